@@ -1,0 +1,269 @@
+"""The ``retro-gamer`` command line: one small function per subcommand.
+
+Each subcommand imports what it needs only when it runs, so that
+``retro-gamer --help`` answers at once without loading numpy.
+
+Every failure a user can cause is a ``RetroGamerError``: ``main`` prints its
+message on stderr and returns its exit code (2 for a bad configuration or
+bad arguments, 1 otherwise, 130 when interrupted). A game that crashes is the
+game author's bug, so their traceback is shown.
+"""
+
+import argparse
+import sys
+
+from retro_gamer import __version__
+from retro_gamer.errors import GameCrashed, RetroGamerError
+
+DESCRIPTION = """\
+Train Deep Q-Network agents to play retro-games terminal games.
+
+A typical session:
+  retro-gamer create --game retro.examples.snake --output runs/snake/
+  retro-gamer train runs/snake/        # Ctrl-C to stop; run again to resume
+  retro-gamer play runs/snake/         # watch the agent (Enter or Escape quits)
+  retro-gamer evaluate runs/snake/     # measure it against random play
+  retro-gamer plot runs/snake/         # the learning curves from training.log
+"""
+
+INTERRUPTED = 130
+
+
+# --- turning a setting of the config table into a command-line option --------
+
+def _parse_list(text, item_type, name):
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        return [item_type(item) for item in items]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name} takes a comma-separated list, like 128,64") from None
+
+
+def _parse_size_table(text):
+    sizes = {}
+    for pair in text.split(","):
+        if not pair.strip():
+            continue
+        key, equals, size = pair.partition("=")
+        if not equals or not size.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"expected KEY=LENGTH pairs like velocity=2, got {pair!r}")
+        sizes[key.strip()] = int(size)
+    return sizes
+
+
+def _option_type(setting):
+    """The argparse ``type`` that turns an option's text into the setting's value."""
+    if setting.kind == "int":
+        return int
+    if setting.kind == "float":
+        return float
+    if setting.kind == "int_list":
+        return lambda text: _parse_list(text, int, setting.name)
+    if setting.kind == "str_list":
+        return lambda text: _parse_list(text, str, setting.name)
+    if setting.kind == "char_list":
+        return list
+    if setting.kind == "size_table":
+        return _parse_size_table
+    return str
+
+
+def _option_help(setting):
+    text = setting.help.replace("%", "%%")
+    if setting.kind == "int_list":
+        text += " Comma-separated, e.g. 128,64."
+    elif setting.kind == "str_list":
+        text += " Comma-separated."
+    elif setting.kind == "char_list":
+        text += " The characters written together, e.g. '@*><^v'."
+    elif setting.kind == "size_table":
+        text += " KEY=LENGTH pairs, comma-separated."
+    if setting.default not in (None, "", [], {}):
+        text += f" (default: {setting.default})"
+    return text
+
+
+def add_setting_options(parser):
+    """One option per setting of config.py's table (those a user chooses)."""
+    from retro_gamer.config import SETTINGS
+
+    groups = {}
+    for setting in SETTINGS:
+        if setting.name in ("module", "board_size"):
+            continue
+        section = setting.section
+        if section not in groups:
+            groups[section] = parser.add_argument_group(f"[{section}] settings (written to config.toml)")
+        flag = "--" + setting.name.replace("_", "-")
+        if setting.kind == "bool":
+            groups[section].add_argument(flag, dest=setting.name, action=argparse.BooleanOptionalAction,
+                                         default=None, help=_option_help(setting))
+        else:
+            groups[section].add_argument(flag, dest=setting.name, type=_option_type(setting), default=None,
+                                         metavar=setting.name.upper(), help=_option_help(setting))
+
+
+# --- the parser ---------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line on stderr with a hint, exit 2."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\nRun '{self.prog} --help' for more.\n")
+
+
+def build_parser():
+    parser = _Parser(prog="retro-gamer", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"retro-gamer {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    create = commands.add_parser(
+        "create", help="start a training run: read the game, write RUN_DIR/config.toml",
+        description="Read a game and its [tool.retro-gamer] description and write RUN_DIR/config.toml, "
+                    "with every setting commented. Options below override the defaults and the "
+                    "description; you can also edit config.toml afterwards.")
+    create.add_argument("--game", required=True, metavar="GAME",
+                        help="a module name (retro.examples.snake), a .py file, or a package folder")
+    create.add_argument("--output", required=True, metavar="RUN_DIR",
+                        help="the folder for this run (created if needed; must not hold a run already)")
+    add_setting_options(create)
+    create.set_defaults(run=run_create)
+
+    train = commands.add_parser(
+        "train", help="train the agent; resumes from the latest checkpoint",
+        description="Train the agent described by RUN_DIR/config.toml. Saves checkpoints/ep_NNNN.npz every "
+                    "100 episodes and writes training.log. Ctrl-C stops after the current episode and saves a "
+                    "checkpoint (press twice to stop at once); run the same command again to resume.")
+    train.add_argument("run_dir", metavar="RUN_DIR")
+    train.set_defaults(run=run_train)
+
+    play = commands.add_parser(
+        "play", help="watch the trained agent play in the terminal",
+        description="The agent plays a fresh game in the terminal, its Q-values beside the board. "
+                    "Enter or Escape quits.")
+    play.add_argument("run_dir", metavar="RUN_DIR")
+    play.add_argument("--checkpoint", metavar="NAME", help="e.g. ep_0100 (default: the latest)")
+    play.add_argument("--framerate", type=_positive_int, metavar="N", help="turns per second (default: the game's)")
+    play.add_argument("--episodes", type=_positive_int, default=1, metavar="N", help="games to play in a row (default: 1)")
+    play.set_defaults(run=run_play)
+
+    info = commands.add_parser(
+        "info", help="show a run's settings and recent progress",
+        description="Print the configuration, the last 5 checkpoint lines of training.log and the checkpoints.")
+    info.add_argument("run_dir", metavar="RUN_DIR")
+    info.set_defaults(run=run_info)
+
+    clean = commands.add_parser(
+        "clean", help="remove a run's checkpoints and log (config.toml is kept)",
+        description="Remove the checkpoints and training.log so the next 'train' starts fresh. "
+                    "config.toml is always kept.")
+    clean.add_argument("run_dir", metavar="RUN_DIR")
+    clean.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    clean.set_defaults(run=run_clean)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="measure the greedy agent against random play",
+        description="Play N headless games with the greedy policy and with a random policy; print the "
+                    "statistics side by side.")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("--checkpoint", metavar="NAME", help="e.g. ep_0500 (default: the latest)")
+    evaluate.add_argument("--episodes", type=_positive_int, default=100, metavar="N", help="games per policy (default: 100)")
+    evaluate.add_argument("--seed", type=int, default=0, metavar="N", help="seed for the games (default: 0)")
+    evaluate.add_argument("--all-checkpoints", action="store_true", help="one row per checkpoint")
+    evaluate.set_defaults(run=run_evaluate)
+
+    plot = commands.add_parser(
+        "plot", help="draw learning curves from training.log",
+        description="Draw avg_reward, avg_steps, avg_loss and epsilon against episode, in the terminal or "
+                    "as an SVG file. Several runs are overlaid.")
+    plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    plot.add_argument("--metric", choices=["avg_reward", "avg_steps", "avg_loss", "epsilon"],
+                      help="draw only this panel")
+    plot.add_argument("--output", metavar="FILE.svg", help="write an SVG file instead of drawing in the terminal")
+    plot.add_argument("--width", type=_positive_int, metavar="N", help="columns (default: the terminal's width)")
+    plot.set_defaults(run=run_plot)
+    return parser
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# --- the subcommands ------------------------------------------------------------
+
+def run_create(args):
+    from retro_gamer.config import SETTINGS
+    from retro_gamer.runs import create_run
+
+    overrides = {s.name: getattr(args, s.name) for s in SETTINGS
+                 if getattr(args, s.name, None) is not None}
+    return create_run(args.game, args.output, overrides)
+
+
+def run_train(args):
+    from retro_gamer.trainer import train
+
+    return train(args.run_dir)
+
+
+def run_play(args):
+    from retro_gamer.play import command_play
+
+    return command_play(args.run_dir, checkpoint=args.checkpoint, framerate=args.framerate,
+                        episodes=args.episodes)
+
+
+def run_info(args):
+    from retro_gamer.runs import show_info
+
+    return show_info(args.run_dir)
+
+
+def run_clean(args):
+    from retro_gamer.runs import clean_run
+
+    return clean_run(args.run_dir, assume_yes=args.yes)
+
+
+def run_evaluate(args):
+    from retro_gamer.evaluate import command_evaluate
+
+    return command_evaluate(args.run_dir, args.checkpoint, args.episodes, args.seed, args.all_checkpoints)
+
+
+def run_plot(args):
+    from retro_gamer.plot import command_plot
+
+    return command_plot(args.run_dirs, args.metric, args.output, args.width)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args) or 0
+    except GameCrashed as error:
+        print(f"error: {error}", file=sys.stderr)
+        if error.details:
+            print(error.details.rstrip(), file=sys.stderr)
+        return error.exit_code
+    except RetroGamerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        return 1
+

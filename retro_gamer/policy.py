@@ -1,0 +1,82 @@
+"""A trained agent, loaded from a checkpoint, ready to play: what ``play`` and ``evaluate`` use.
+
+The greedy policy picks, in every state, the action with the highest
+Q-value: ``a = argmax_a Q(s, a)``. No exploration, no learning: this is what
+the agent has learned.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retro_gamer import checkpoint as checkpoints
+from retro_gamer.config import incompatibility_message, incompatible_changes, read_config
+from retro_gamer.errors import CheckpointError
+from retro_gamer.games import GameSource, load_game
+from retro_gamer.nn.network import QNetwork
+from retro_gamer.observation import Observer
+
+
+@dataclass
+class TrainedPolicy:
+    checkpoint_name: str      # "ep_0100"
+    episode: int
+    source: GameSource
+    actions: list             # the game's keys; the no-op is the extra last action
+    reward_key: str
+    observer: Observer
+    network: QNetwork
+    max_turns: int
+
+    @property
+    def action_labels(self):
+        return list(self.actions) + ["no-op"]
+
+    def q_values(self, board_codes, state_values):
+        """Q(s, a) for every action, as a float32 vector."""
+        return self.network.predict(board_codes[np.newaxis], state_values[np.newaxis])[0]
+
+    def greedy_action(self, board_codes, state_values):
+        """The best action; ties go to the first (so play and evaluate are repeatable)."""
+        return int(np.argmax(self.q_values(board_codes, state_values)))
+
+
+def make_observer(settings, state_keys=None):
+    """The observer config.toml describes; ``state_keys`` fixes the observed values' sizes."""
+    sizes = dict(settings["observe_state_sizes"])
+    if state_keys:
+        sizes.update({key: size for key, size in state_keys})
+    return Observer(
+        settings["character_set"], tuple(settings["board_size"]), board=settings["board"],
+        observe_state=settings["observe_state"], observe_state_sizes=sizes,
+        egocentric=settings["egocentric"], egocentric_player=settings["egocentric_player"],
+        egocentric_radius=settings["egocentric_radius"])
+
+
+def load_policy(run_dir, checkpoint=None):
+    """Load ``checkpoint`` (a name like ``ep_0100``; default the latest) of a run."""
+    settings = read_config(run_dir)
+    path = checkpoints.resolve_checkpoint(run_dir, checkpoint)
+    arrays, meta = checkpoints.load_checkpoint(path)
+    changes = incompatible_changes(meta.get("shape", {}), settings)
+    if changes:
+        raise CheckpointError(incompatibility_message(path.name, changes, run_dir))
+    state_keys = [(key, int(size)) for key, size in meta.get("state_keys", [])]
+    observer = make_observer(settings, state_keys)
+    layout = observer.layout_for(state_keys)
+    network = QNetwork(
+        board_shape=layout.board_shape, num_codes=layout.num_codes, state_size=layout.state_size,
+        num_actions=len(settings["actions"]) + 1, hidden_sizes=settings["hidden_sizes"],
+        conv_channels=settings["conv_channels"] if settings["spatial"] else None,
+        rng=np.random.default_rng(0))
+    network.load_state_arrays(checkpoints.take_prefixed(arrays, "online"))
+    return TrainedPolicy(
+        checkpoint_name=path.stem, episode=int(meta["episode"]), source=load_game(settings["module"]),
+        actions=list(settings["actions"]), reward_key=settings["reward"], observer=observer,
+        network=network, max_turns=settings["max_turns_per_episode"])
+
+
+def list_checkpoints(run_dir):
+    """The checkpoint files of a run, oldest first."""
+    return checkpoints.list_checkpoints(Path(run_dir))

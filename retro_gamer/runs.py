@@ -1,0 +1,169 @@
+"""A training run folder: create it, look inside it, clean it.
+
+``create`` turns a game and its ``[tool.retro-gamer]`` description into
+``RUN_DIR/config.toml``. The values come, later ones winning, from:
+config.py's defaults, the game's description (actions, reward, characters,
+starting values for the preprocessing), what the game itself says (its board
+size), and the command-line options.
+"""
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from retro_gamer import checkpoint as checkpoints
+from retro_gamer.config import (CONFIG_FILE, SECTIONS, SETTINGS, config_path, read_config, section_values,
+                                validate, write_new_config)
+from retro_gamer.errors import RetroGamerError
+from retro_gamer.training_log import LOG_FILE_NAME, format_checkpoint_line, read_log
+
+
+def _shown(run_dir):
+    return os.path.join(str(run_dir), "")
+
+
+# --- create --------------------------------------------------------------------
+
+def create_run(game_spec, output, overrides):
+    """``retro-gamer create``: write a commented config.toml and print a summary."""
+    from retro_gamer.environment import Environment, discover_characters
+    from retro_gamer.games import load_game, new_game
+    from retro_gamer.observation import Observer
+
+    run_dir = Path(output)
+    if config_path(run_dir).exists():
+        raise RetroGamerError(
+            f"{config_path(run_dir)} already exists. Choose another --output, edit that file, "
+            f"or train it with 'retro-gamer train {_shown(output)}'.")
+    source = load_game(game_spec)
+    game = new_game(source)
+    width, height = game.board_size
+    values = {"module": source.spec}
+    values.update(source.description)
+    values.update(overrides)
+    values["board_size"] = [int(width), int(height)]
+    discovered = "character_set" not in values
+    if discovered:
+        turns = values.get("exploration_turns", _default("exploration_turns"))
+        random.seed(values.get("seed", 0))
+        values["character_set"] = discover_characters(
+            source.factory, values["actions"], max(turns, 1), np.random.default_rng(values.get("seed", 0)))
+    settings = validate(_by_section(values))
+    _check_observation(settings, source, Environment, Observer)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_new_config(run_dir, settings)
+    print(f"Created training run at {os.path.join(output, CONFIG_FILE)}")
+    print(f"  game        : {source.display_name}")
+    print(f"  board_size  : {width}×{height}")
+    print(f"  actions     : {settings['actions']}")
+    print(f"  reward      : {settings['reward']}")
+    print(f"  characters  : {settings['character_set']}"
+          + (f" (seen in {max(settings['exploration_turns'], 1)} random turns)" if discovered else ""))
+    print(f"  architecture: {'CNN' if settings['spatial'] else 'MLP'}")
+    return 0
+
+
+def _default(name):
+    return next(s.default for s in SETTINGS if s.name == name)
+
+
+def _by_section(values):
+    """``{name: value}`` -> ``{section: {name: value}}``; unknown names go to [preprocessing]
+    (where descriptions put their extra keys) so validation names them."""
+    sections = {section: {} for section in SECTIONS}
+    known = {s.name: s.section for s in SETTINGS}
+    for name, value in values.items():
+        sections[known.get(name, "preprocessing")][name] = value
+    return sections
+
+
+def _check_observation(settings, source, Environment, Observer):
+    """Play the first turn of a game with these settings, so mistakes show now, not after hours."""
+    environment = Environment(source.factory, settings["actions"], settings["reward"])
+    environment.reset()
+    observer = Observer(
+        settings["character_set"], tuple(settings["board_size"]), board=settings["board"],
+        observe_state=settings["observe_state"], observe_state_sizes=settings["observe_state_sizes"],
+        egocentric=settings["egocentric"], egocentric_player=settings["egocentric_player"],
+        egocentric_radius=settings["egocentric_radius"])
+    observer.start_episode(environment.game)
+    observer.encode(environment.game, environment.board_characters)
+
+
+# --- info ----------------------------------------------------------------------
+
+def show_info(run_dir):
+    """``retro-gamer info``: the settings, the last 5 log lines, the checkpoints."""
+    settings = read_config(run_dir)
+    model = section_values(settings, "model")
+    if not settings["spatial"]:
+        model.pop("conv_channels")
+    print(f"Game module   : {settings['module']}")
+    print(f"Metadata      : {section_values(settings, 'metadata')}")
+    print(f"Preprocessing : {section_values(settings, 'preprocessing')}")
+    print(f"Model         : {model}")
+    print(f"Training      : {section_values(settings, 'training')}")
+    print()
+    log_path = Path(run_dir) / LOG_FILE_NAME
+    entries = read_log(log_path).entries if log_path.exists() else []
+    if entries:
+        print(f"Last {min(5, len(entries))} checkpoints:")
+        for entry in entries[-5:]:
+            print(f"  {format_checkpoint_line(entry)}")
+        print()
+    names = [path.name for path in checkpoints.list_checkpoints(run_dir)]
+    if not names:
+        print(f"No checkpoints yet: run 'retro-gamer train {_shown(run_dir)}' to start training.")
+        return 0
+    if len(names) > 4:
+        listing = "[" + ", ".join(repr(name) for name in names[:2]) + f", ..., {names[-1]!r}]"
+    else:
+        listing = repr(names)
+    print(f"Checkpoints ({len(names)}): {listing}")
+    return 0
+
+
+# --- clean ---------------------------------------------------------------------
+
+def clean_run(run_dir, assume_yes=False, answer=input):
+    """``retro-gamer clean``: remove checkpoints and training.log (never config.toml)."""
+    read_config(run_dir)  # refuse to clean a folder that is not a training run
+    run_dir = Path(run_dir)
+    checkpoint_files = checkpoints.list_checkpoints(run_dir)
+    folder = checkpoints.checkpoint_dir(run_dir)
+    other_files = sorted(path for path in folder.iterdir()
+                         if path not in checkpoint_files) if folder.is_dir() else []
+    log_path = run_dir / LOG_FILE_NAME
+    if not checkpoint_files and not other_files and not log_path.exists():
+        print(f"Nothing to clean in {_shown(run_dir)}: no checkpoints and no training log.")
+        return 0
+    log_words = " and training log" if log_path.exists() else ""
+    print(f"Will remove {len(checkpoint_files)} checkpoint(s){log_words} from {_shown(run_dir)}:")
+    for path in checkpoint_files + other_files:
+        print(f"  {checkpoints.CHECKPOINT_DIR}/{path.name}")
+    if log_path.exists():
+        print(f"  {LOG_FILE_NAME}")
+    print()
+    if not assume_yes:
+        try:
+            reply = answer("Proceed? [y/N]: ")
+        except EOFError:
+            reply = ""
+            print()
+        if reply.strip().lower() not in ("y", "yes"):
+            print("Nothing removed.")
+            return 0
+    for path in checkpoint_files + other_files:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if folder.is_dir():
+        folder.rmdir()
+    log_path.unlink(missing_ok=True)
+    print(f"Cleaned. Run 'retro-gamer train {_shown(run_dir)}' to start fresh.")
+    return 0
+
