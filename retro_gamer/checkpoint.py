@@ -111,13 +111,3 @@ def _earlier_advice(path):
         return (f" Remove {path} to resume from {candidate.name}, or play an earlier one "
                 f"with --checkpoint {candidate.stem}.")
     return f" Remove {path}; no earlier checkpoint loads, so training would start fresh."
-
-
-def take_prefixed(arrays, prefix):
-    """The arrays whose names start with ``prefix/``, with the prefix removed."""
-    start = prefix + "/"
-    return {name[len(start):]: array for name, array in arrays.items() if name.startswith(start)}
-
-
-def with_prefix(arrays, prefix):
-    return {f"{prefix}/{name}": array for name, array in arrays.items()}

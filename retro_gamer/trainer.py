@@ -235,9 +235,9 @@ class Trainer:
 
     def _checkpoint_arrays(self):
         arrays = {}
-        arrays.update(checkpoints.with_prefix(self.agent.online.state_arrays(), "online"))
-        arrays.update(checkpoints.with_prefix(self.agent.target.state_arrays(), "target"))
-        arrays.update(checkpoints.with_prefix(self.agent.optimizer.state_arrays(), "adam"))
+        arrays.update(self.agent.online.state_arrays(prefix="online/"))
+        arrays.update(self.agent.target.state_arrays(prefix="target/"))
+        arrays.update(self.agent.optimizer.state_arrays(prefix="adam/"))
         return arrays
 
     def _checkpoint_meta(self, log_line):
@@ -269,9 +269,9 @@ class Trainer:
                 f"Cannot resume from {path.name}: the observed state values changed shape "
                 f"(was {saved_keys}, now {list(self.layout.state_keys)}). Run 'retro-gamer clean "
                 f"{_shown(self.run_dir)}' to start fresh.")
-        self.agent.online.load_state_arrays(checkpoints.take_prefixed(arrays, "online"))
-        self.agent.target.load_state_arrays(checkpoints.take_prefixed(arrays, "target"))
-        self.agent.optimizer.load_state_arrays(checkpoints.take_prefixed(arrays, "adam"))
+        self.agent.online.load_state_arrays(arrays, prefix="online/")
+        self.agent.target.load_state_arrays(arrays, prefix="target/")
+        self.agent.optimizer.load_state_arrays(arrays, prefix="adam/")
         progress = self.progress
         progress.episode = int(meta["episode"])
         progress.total_turns = int(meta["total_turns"])

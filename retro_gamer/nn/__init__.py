@@ -1,0 +1,30 @@
+"""The neural network, written from scratch in numpy.
+
+Read the modules in this order:
+
+``layers``     the building blocks and their hand-written backward passes
+``network``    the Q-network assembled from them
+``loss``       Huber loss: how wrong the Q-values are
+``optim``      Adam: how the gradients change the weights
+``serialize``  saving and loading arrays without pickle
+"""
+
+from retro_gamer.nn.layers import CodeLinear, Conv2d, Flatten, Linear, ReLU, one_hot
+from retro_gamer.nn.loss import huber_loss
+from retro_gamer.nn.network import QNetwork
+from retro_gamer.nn.optim import Adam
+from retro_gamer.nn.serialize import load_npz, save_npz
+
+__all__ = [
+    "Adam",
+    "CodeLinear",
+    "Conv2d",
+    "Flatten",
+    "Linear",
+    "QNetwork",
+    "ReLU",
+    "huber_loss",
+    "load_npz",
+    "one_hot",
+    "save_npz",
+]

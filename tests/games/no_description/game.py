@@ -1,0 +1,12 @@
+"""A working game; its pyproject.toml has no [tool.retro-gamer] table."""
+
+from retro.game import Game
+
+
+class Dot:
+    character = "."
+    position = (0, 0)
+
+
+def create_game():
+    return Game([Dot()], {"score": 0}, board_size=(3, 3))

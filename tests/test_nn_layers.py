@@ -1,0 +1,357 @@
+"""Layers: forward values, gradient checks in float64, one-hot convention, caches."""
+
+import numpy as np
+import pytest
+
+from retro_gamer.nn.layers import CodeLinear, Conv2d, Flatten, Linear, ReLU, one_hot, sum_groups
+
+
+def numerical_gradient(loss_of, array, indices=None, step=1e-6):
+    """Central differences of loss_of() with respect to entries of ``array`` (changed in place)."""
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape) if indices is None else indices:
+        saved = array[index]
+        array[index] = saved + step
+        loss_up = loss_of()
+        array[index] = saved - step
+        loss_down = loss_of()
+        array[index] = saved
+        grad[index] = (loss_up - loss_down) / (2 * step)
+    return grad
+
+
+def assert_close(analytic, numeric):
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def check_layer_gradients(layer, inputs, rng, input_indices=None):
+    """Loss = sum(y * R) for fixed random R, so dL/dy = R; compare every gradient."""
+    outputs = layer.forward(inputs)
+    weights_of_loss = rng.standard_normal(outputs.shape)
+
+    def loss():
+        return float(np.sum(layer.predict(inputs) * weights_of_loss))
+
+    grad_inputs = layer.backward(weights_of_loss)
+    for name, parameter in layer.parameters().items():
+        assert_close(layer.gradients()[name], numerical_gradient(loss, parameter))
+    if grad_inputs is not None:
+        assert grad_inputs.shape == inputs.shape
+        if input_indices is None:
+            assert_close(grad_inputs, numerical_gradient(loss, inputs))
+        else:
+            numeric = numerical_gradient(loss, inputs, input_indices)
+            for index in input_indices:
+                assert grad_inputs[index] == pytest.approx(numeric[index], rel=1e-6, abs=1e-8)
+
+
+def random_codes(rng, batch, height, width, num_codes, occupied):
+    codes = rng.integers(1, num_codes + 1, size=(batch, height, width)).astype(np.uint8)
+    codes[rng.random((batch, height, width)) >= occupied] = 0
+    return codes
+
+
+# -- one_hot ---------------------------------------------------------------------
+
+
+def test_one_hot_convention():
+    codes = np.zeros((2, 3, 4), dtype=np.uint8)
+    codes[0, 1, 2] = 3
+    codes[1, 2, 0] = 1
+    dense = one_hot(codes, num_codes=4)
+    assert dense.shape == (2, 4, 3, 4) and dense.dtype == np.float32
+    assert dense.sum() == 2
+    assert dense[0, 2, 1, 2] == 1  # code 3 -> channel 2
+    assert dense[1, 0, 2, 0] == 1  # code 1 -> channel 0
+    flat = dense.reshape(2, -1)
+    height, width = 3, 4
+    assert flat[0, (3 - 1) * height * width + 1 * width + 2] == 1
+    assert flat[1, (1 - 1) * height * width + 2 * width + 0] == 1
+
+
+def test_one_hot_empty_cells_are_all_zero_and_dtype_follows():
+    codes = np.zeros((1, 2, 2), dtype=np.uint8)
+    dense = one_hot(codes, 3, dtype=np.float64)
+    assert dense.dtype == np.float64 and not dense.any()
+
+
+def test_one_hot_refuses_codes_above_num_codes():
+    with pytest.raises(ValueError, match="num_codes"):
+        one_hot(np.full((1, 2, 2), 5, dtype=np.uint8), 4)
+
+
+# -- Linear, ReLU, Flatten ---------------------------------------------------------
+
+
+def test_linear_forward_is_x_w_plus_b():
+    rng = np.random.default_rng(0)
+    layer = Linear(3, 2, rng)
+    layer.bias[:] = [1.0, -1.0]
+    inputs = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    expected = inputs @ layer.weight + layer.bias
+    np.testing.assert_allclose(layer.forward(inputs), expected, rtol=1e-6)
+
+
+def test_linear_he_initialisation_scale():
+    layer = Linear(400, 300, np.random.default_rng(1))
+    assert layer.weight.dtype == np.float32
+    assert layer.weight.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+    assert not layer.bias.any()
+
+
+def test_linear_gradients():
+    rng = np.random.default_rng(2)
+    layer = Linear(5, 4, rng, dtype=np.float64)
+    layer.bias[:] = rng.standard_normal(4)
+    check_layer_gradients(layer, rng.standard_normal((3, 5)), rng)
+
+
+def test_linear_without_bias_gradients():
+    rng = np.random.default_rng(3)
+    layer = Linear(3, 2, rng, dtype=np.float64, bias=False)
+    assert list(layer.parameters()) == ["weight"]
+    check_layer_gradients(layer, rng.standard_normal((4, 3)), rng)
+
+
+def test_relu_gradients_away_from_the_kink():
+    rng = np.random.default_rng(4)
+    inputs = rng.uniform(0.1, 1.0, (3, 7)) * rng.choice([-1.0, 1.0], (3, 7))
+    check_layer_gradients(ReLU(), inputs, rng)
+
+
+def test_relu_values():
+    np.testing.assert_array_equal(ReLU().forward(np.array([[-2.0, 0.0, 3.0]])), [[0.0, 0.0, 3.0]])
+
+
+def test_flatten_gradients_and_shape():
+    rng = np.random.default_rng(5)
+    layer = Flatten()
+    inputs = rng.standard_normal((2, 3, 4, 6))
+    assert layer.forward(inputs).shape == (2, 72)
+    check_layer_gradients(layer, inputs, rng)
+
+
+# -- Conv2d --------------------------------------------------------------------------
+
+
+def direct_convolution(inputs, weight, bias):
+    """Textbook loops: y[n,o,r,s] = b[o] + sum K[o,c,i,j] x_padded[n,c,r+i,s+j]."""
+    batch, _, height, width = inputs.shape
+    out_channels, _, k, _ = weight.shape
+    pad = k // 2
+    padded = np.pad(inputs, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    outputs = np.zeros((batch, out_channels, height, width))
+    for n in range(batch):
+        for o in range(out_channels):
+            for r in range(height):
+                for s in range(width):
+                    window = padded[n, :, r : r + k, s : s + k]
+                    outputs[n, o, r, s] = bias[o] + np.sum(weight[o] * window)
+    return outputs
+
+
+def test_conv2d_matches_direct_convolution_on_a_non_square_board():
+    rng = np.random.default_rng(6)
+    layer = Conv2d(3, 2, rng, dtype=np.float64)
+    layer.bias[:] = [0.5, -0.25]
+    inputs = rng.standard_normal((2, 3, 4, 6))
+    expected = direct_convolution(inputs, layer.weight, layer.bias)
+    np.testing.assert_allclose(layer.forward(inputs), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(layer.predict(inputs), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_conv2d_sees_its_neighbours_in_the_right_direction():
+    # One hot pixel at (row 1, column 4) of a 4x6 image; a kernel that only
+    # reads its right-hand neighbour, K[0, 0, 1, 2] = 1, so the output at
+    # (1, 3) must light up, and nothing else.
+    layer = Conv2d(1, 1, np.random.default_rng(0), dtype=np.float64)
+    layer.weight[:] = 0
+    layer.weight[0, 0, 1, 2] = 1
+    inputs = np.zeros((1, 1, 4, 6))
+    inputs[0, 0, 1, 4] = 1
+    outputs = layer.forward(inputs)
+    assert outputs[0, 0, 1, 3] == 1 and outputs.sum() == 1
+
+
+def test_conv2d_gradients_on_a_non_square_board():
+    rng = np.random.default_rng(7)
+    layer = Conv2d(3, 2, rng, dtype=np.float64)
+    layer.bias[:] = rng.standard_normal(2)
+    check_layer_gradients(layer, rng.standard_normal((2, 3, 4, 6)), rng)
+
+
+def test_conv2d_gradients_16_tall_32_wide():
+    rng = np.random.default_rng(8)
+    layer = Conv2d(2, 3, rng, dtype=np.float64)
+    inputs = rng.standard_normal((2, 2, 16, 32))
+    outputs = layer.forward(inputs)
+    assert outputs.shape == (2, 3, 16, 32)
+    # Corners, edges and the middle; (row, column) pairs that differ when swapped.
+    pixels = [(0, 0), (0, 31), (15, 0), (15, 31), (3, 20), (12, 5), (7, 16)]
+    indices = [(n, c, r, s) for n in range(2) for c in range(2) for r, s in pixels]
+    check_layer_gradients(layer, inputs, rng, input_indices=indices)
+
+
+def test_conv2d_wider_kernel_gradients():
+    rng = np.random.default_rng(9)
+    layer = Conv2d(1, 2, rng, kernel_size=5, dtype=np.float64)
+    inputs = rng.standard_normal((1, 1, 5, 7))
+    np.testing.assert_allclose(
+        layer.forward(inputs), direct_convolution(inputs, layer.weight, layer.bias), rtol=1e-10, atol=1e-12
+    )
+    check_layer_gradients(layer, inputs, rng)
+
+
+def test_conv2d_he_initialisation_and_even_kernel_refused():
+    layer = Conv2d(16, 32, np.random.default_rng(10))
+    assert layer.weight.shape == (32, 16, 3, 3) and layer.weight.dtype == np.float32
+    assert layer.weight.std() == pytest.approx(np.sqrt(2 / (16 * 9)), rel=0.05)
+    with pytest.raises(ValueError, match="odd"):
+        Conv2d(1, 1, np.random.default_rng(0), kernel_size=2)
+
+
+# -- CodeLinear ------------------------------------------------------------------------
+
+
+def assert_route(layer, occupied):
+    """The layer took the lookup route for sparse boards, the dense route for full ones."""
+    if occupied < CodeLinear.DENSE_FROM:
+        assert layer.one_hot_inputs is None and layer.weight_rows is not None
+    else:
+        assert layer.one_hot_inputs is not None and layer.weight_rows is None
+
+
+@pytest.mark.parametrize("occupied", [0.01, 0.6], ids=["lookup-route", "dense-route"])
+def test_code_linear_is_linear_on_the_one_hot_board(occupied):
+    num_codes, height, width, out_features = 4, 5, 7, 6
+    rng = np.random.default_rng(11)
+    codes = random_codes(rng, 16, height, width, num_codes, occupied)
+    codes[3] = 0  # a sample with an empty board
+    codes[::4, 2, 3] = 2  # the same code in the same cell in a quarter of the samples
+    code_layer = CodeLinear(num_codes, (height, width), out_features, np.random.default_rng(12))
+    dense_layer = Linear(num_codes * height * width, out_features, np.random.default_rng(12))
+    np.testing.assert_array_equal(code_layer.weight, dense_layer.weight)  # same initialisation
+    code_layer.bias[:] = dense_layer.bias[:] = rng.standard_normal(out_features)
+
+    flat_one_hot = one_hot(codes, num_codes).reshape(len(codes), -1)
+    expected = dense_layer.forward(flat_one_hot)
+    np.testing.assert_allclose(code_layer.forward(codes), expected, rtol=1e-5, atol=1e-5)
+    assert_route(code_layer, occupied)
+    np.testing.assert_allclose(code_layer.predict(codes), expected, rtol=1e-5, atol=1e-5)
+
+    grad_out = rng.standard_normal(expected.shape).astype(np.float32)
+    dense_layer.backward(grad_out)
+    assert code_layer.backward(grad_out) is None
+    np.testing.assert_allclose(code_layer.grad_weight, dense_layer.grad_weight, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(code_layer.grad_bias, dense_layer.grad_bias, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("occupied", [0.01, 0.6], ids=["lookup-route", "dense-route"])
+def test_code_linear_gradients(occupied):
+    rng = np.random.default_rng(13)
+    layer = CodeLinear(3, (5, 8), 2, rng, dtype=np.float64)
+    layer.bias[:] = rng.standard_normal(2)
+    codes = random_codes(rng, 5, 5, 8, 3, occupied)
+    codes[0, 1, 1] = codes[1, 1, 1] = 3  # a weight row shared by two samples
+    check_layer_gradients(layer, codes, rng)
+    assert_route(layer, occupied)
+
+
+def test_code_linear_weight_row_of_a_cell():
+    height, width = 3, 5
+    layer = CodeLinear(4, (height, width), 2, np.random.default_rng(14))
+    codes = np.zeros((1, height, width), dtype=np.uint8)
+    codes[0, 2, 1] = 3
+    row = (3 - 1) * height * width + 2 * width + 1
+    np.testing.assert_array_equal(layer.forward(codes)[0], layer.weight[row] + layer.bias)
+    layer.backward(np.ones((1, 2), dtype=np.float32))
+    assert np.flatnonzero(layer.grad_weight.any(axis=1)).tolist() == [row]
+
+
+def test_code_linear_empty_batch_of_boards_gives_the_bias():
+    layer = CodeLinear(2, (2, 3), 4, np.random.default_rng(15))
+    layer.bias[:] = [1, 2, 3, 4]
+    codes = np.zeros((3, 2, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(layer.forward(codes), np.tile([1, 2, 3, 4], (3, 1)))
+    layer.grad_weight[:] = 7
+    layer.backward(np.ones((3, 4), dtype=np.float32))
+    assert not layer.grad_weight.any()
+
+
+def test_code_linear_refuses_wrong_board_shape_and_unknown_codes():
+    layer = CodeLinear(2, (5, 6), 4, np.random.default_rng(16))
+    with pytest.raises(ValueError, match="shape"):
+        layer.forward(np.zeros((1, 6, 5), dtype=np.uint8))
+    one_unknown_cell = np.zeros((1, 5, 6), dtype=np.uint8)  # lookup route
+    one_unknown_cell[0, 1, 1] = 3
+    all_unknown = np.full((1, 5, 6), 3, dtype=np.uint8)  # dense route
+    for codes in (one_unknown_cell, all_unknown):
+        with pytest.raises(ValueError, match="num_codes"):
+            layer.forward(codes)
+        with pytest.raises(ValueError, match="num_codes"):
+            layer.predict(codes)
+
+
+def test_sum_groups():
+    values = np.arange(10.0).reshape(5, 2)
+    ids, sums = sum_groups(values, np.array([0, 0, 3, 4, 4]))
+    assert ids.tolist() == [0, 3, 4]
+    np.testing.assert_array_equal(sums, [[2, 4], [4, 5], [14, 16]])
+    ids, sums = sum_groups(np.zeros((0, 2)), np.zeros(0, dtype=np.intp))
+    assert ids.shape == (0,) and sums.shape == (0, 2)
+
+
+# -- caches and dtypes -------------------------------------------------------------------
+
+
+def make_layers(rng, dtype):
+    return [
+        (Linear(6, 3, rng, dtype), rng.standard_normal((4, 6)).astype(dtype)),
+        (ReLU(), rng.standard_normal((4, 6)).astype(dtype)),
+        (Flatten(), rng.standard_normal((4, 2, 3)).astype(dtype)),
+        (Conv2d(2, 3, rng, dtype=dtype), rng.standard_normal((4, 2, 3, 5)).astype(dtype)),
+        (CodeLinear(3, (3, 5), 4, rng, dtype), random_codes(rng, 4, 3, 5, 3, 0.02)),
+    ]
+
+
+def test_predict_between_forward_and_backward_changes_nothing():
+    rng = np.random.default_rng(17)
+    for layer, inputs in make_layers(rng, np.float64):
+        outputs = layer.forward(inputs)
+        grad_out = rng.standard_normal(outputs.shape)
+        reference = layer.backward(grad_out)
+        reference_gradients = {name: array.copy() for name, array in layer.gradients().items()}
+
+        layer.forward(inputs)
+        if inputs.dtype == np.uint8:
+            other_inputs = random_codes(rng, 7, 3, 5, 3, 0.02)
+        else:
+            other_inputs = rng.standard_normal((7,) + inputs.shape[1:])
+        layer.predict(other_inputs)
+        again = layer.backward(grad_out)
+        if reference is not None:
+            np.testing.assert_array_equal(again, reference)
+        for name, array in layer.gradients().items():
+            np.testing.assert_array_equal(array, reference_gradients[name])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layers_compute_in_their_dtype(dtype):
+    rng = np.random.default_rng(18)
+    for layer, inputs in make_layers(rng, dtype):
+        outputs = layer.forward(inputs)
+        assert outputs.dtype == dtype
+        grad_inputs = layer.backward(np.ones_like(outputs))
+        if grad_inputs is not None:
+            assert grad_inputs.dtype == dtype
+        for array in list(layer.parameters().values()) + list(layer.gradients().values()):
+            assert array.dtype == dtype
+
+
+def test_backward_fills_the_same_gradient_arrays():
+    rng = np.random.default_rng(19)
+    for layer, inputs in make_layers(rng, np.float32):
+        before = {name: array for name, array in layer.gradients().items()}
+        layer.backward(np.ones_like(layer.forward(inputs)))
+        for name, array in layer.gradients().items():
+            assert array is before[name]
