@@ -128,7 +128,7 @@ def show_info(run_dir):
 
 # --- clean ---------------------------------------------------------------------
 
-def clean_run(run_dir, assume_yes=False, answer=input):
+def clean_run(run_dir, assume_yes=False):
     """``retro-gamer clean``: remove checkpoints and training.log (never config.toml)."""
     read_config(run_dir)  # refuse to clean a folder that is not a training run
     run_dir = Path(run_dir)
@@ -149,7 +149,7 @@ def clean_run(run_dir, assume_yes=False, answer=input):
     print()
     if not assume_yes:
         try:
-            reply = answer("Proceed? [y/N]: ")
+            reply = input("Proceed? [y/N]: ")
         except EOFError:
             reply = ""
             print()

@@ -250,6 +250,8 @@ class Trainer:
             "learning_rate": progress.learning_rate,
             "training_seconds": progress.training_seconds,
             "largest_reward": progress.largest_reward,
+            "settings_learning_rate": self.settings["learning_rate"],
+            "settings_epsilon": self.settings["epsilon"],
             "shape": shape_snapshot(self.settings),
             "state_keys": [list(item) for item in self.layout.state_keys],
             "numpy_rng": self.rng.bit_generator.state,
@@ -277,6 +279,7 @@ class Trainer:
         progress.total_turns = int(meta["total_turns"])
         progress.epsilon = float(meta["epsilon"])
         progress.learning_rate = float(meta["learning_rate"])
+        self._apply_edited_schedules(meta)
         progress.training_seconds = float(meta["training_seconds"])
         progress.largest_reward = float(meta["largest_reward"])
         self.agent.optimizer.learning_rate = progress.learning_rate
@@ -284,6 +287,15 @@ class Trainer:
         version, state, gauss = meta["python_random"]
         random.setstate((version, tuple(state), gauss))
         return meta
+
+    def _apply_edited_schedules(self, meta):
+        """A learning_rate or epsilon edited in config.toml since the checkpoint starts from the new value."""
+        settings, progress = self.settings, self.progress
+        if settings["learning_rate"] != meta["settings_learning_rate"]:
+            progress.learning_rate = settings["learning_rate"]
+        if settings["epsilon"] != meta["settings_epsilon"]:
+            progress.epsilon = settings["epsilon"]
+        progress.epsilon = max(settings["epsilon_min"], progress.epsilon)
 
     def resume_memory(self, episode):
         """Refill the replay memory saved beside the checkpoint, if it belongs to it."""

@@ -1,0 +1,332 @@
+"""Watching a trained agent play: what does the network think, turn by turn?
+
+``retro-gamer play RUN_DIR`` loads a checkpoint and lets the *greedy* policy
+drive a fresh game. At every turn the network scores every action ``a`` in the
+current observation ``s``:
+
+    Q(s, a) = the reward the agent expects from now on if it takes a now
+              (and plays its best afterwards), discounted by gamma per turn
+
+and the agent takes the best-scored one, ``a* = argmax_a Q(s, a)``. There is
+no exploration here (epsilon is 0): what you watch is exactly what training
+produced.
+
+Beside the board a small bar chart shows Q(s, a) for every action, the chosen
+one highlighted. The bars run from the lowest value (empty bar) to the highest
+(full bar), so the chart shows the agent's preference, and the numbers beside
+the bars show how large it is. A well-trained agent's bars move as the
+situation changes: watch them swing when the snake nears a wall. An untrained
+agent's bars barely move, whatever happens on the board. One frame::
+
+    ┌─ Enter or Esc: quit ───────────┐  checkpoint  ep_0500
+    │                                │  episode     1 of 1
+    │      >***          @           │  turn        57
+    │                                │  reward      +100
+    └────────────────────────────────┘
+    apple_dx: 0.375                     Q(s, a) for each action
+    apple_dy: 0.0                       ▶ KEY_RIGHT █████████▌  +12.31
+    energy: 93                            KEY_UP    ███▎         +4.02
+    ...                                   no-op                  -1.57
+
+The turn loop runs at the game's own framerate: observe, score, draw, wait out
+the rest of the turn while listening for Enter or Escape, then act. When a game
+ends, its last frame stays on screen: until Enter or Escape after the last
+game, for a moment between games.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from retro_gamer.environment import Environment
+from retro_gamer.errors import ConfigError, TerminalTooSmall
+from retro_gamer.policy import load_policy
+from retro_gamer.terminal import REVERSE_VIDEO, Canvas, Painter, Screen, color_codes, style_of
+
+NO_OP_LABEL = "no-op"
+PANEL_GAP = 2  # columns between the board's border and the panel
+BAR_WIDTH = 12
+BAR_EIGHTHS = " ▏▎▍▌▋▊▉"  # a partial cell: 0/8 to 7/8 of a full block
+FULL_BLOCK = "█"
+CHOSEN_MARKER = "▶"
+QUIT_HINT = "Enter or Esc: quit"
+PAUSE_BETWEEN_GAMES = 2.0  # seconds the final frame of a game stays before the next game
+QUIT_KEYS = ("enter", "escape")
+
+
+def command_play(run_dir, checkpoint=None, framerate=None, episodes=1):
+    """``retro-gamer play``: watch the policy of a checkpoint play ``episodes`` games.
+
+    Returns the exit code, 0. Ctrl-C raises KeyboardInterrupt once the terminal
+    is restored; the command line turns it into exit code 130.
+    """
+    screen = Screen()
+    policy = load_policy(run_dir, checkpoint)
+    environment = Environment(policy.source.factory, policy.actions, policy.reward_key)
+    watch(policy, environment, screen, framerate, episodes, policy.max_turns)
+    return 0
+
+
+def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=None):
+    """Let ``policy`` play ``episodes`` games of ``environment`` on ``screen``.
+
+    ``policy`` is anything with ``actions``, ``checkpoint_name``, ``reward_key``,
+    ``observer``, ``q_values(board_codes, state_values)`` and
+    ``greedy_action(board_codes, state_values)``; ``framerate`` (turns per
+    second) overrides the game's own; ``max_turns`` ends a game that runs too
+    long, as in training. The terminal must fit the board before the screen
+    changes at all (TerminalTooSmall otherwise).
+    """
+    if framerate is not None and framerate <= 0:
+        raise ConfigError(f"--framerate must be a positive number of turns per second, not {framerate}.")
+    if episodes < 1:
+        raise ConfigError(f"--episodes must be at least 1, not {episodes}.")
+    environment.reset()
+    check_terminal_size(screen.size(), environment.game.board_size, len(state_lines(environment.game)))
+    watcher = Watcher(screen, action_labels(policy.actions), policy.checkpoint_name, episodes)
+    with screen:
+        for episode in range(1, episodes + 1):
+            if episode > 1:
+                environment.reset()
+            seconds_per_turn = 1 / (framerate or environment.game.framerate)
+            readout = play_episode(policy, environment, watcher, episode, seconds_per_turn, max_turns)
+            if readout is None:
+                return
+            last_game = episode == episodes
+            readout.status = end_of_game_status(environment.game, policy.reward_key, readout.turn, max_turns)
+            watcher.show(environment.game, environment.board_characters, readout)
+            if wait_for_quit(screen, None if last_game else PAUSE_BETWEEN_GAMES):
+                return
+
+
+@dataclass
+class Readout:
+    """What the panel tells about the agent at one moment of a game."""
+
+    episode: int
+    turn: int
+    episode_reward: float
+    q_values: np.ndarray
+    chosen_action: int
+    status: str = ""
+
+
+def play_episode(policy, environment, watcher, episode, seconds_per_turn, max_turns):
+    """Play one game with the greedy policy; the last Readout, or None if the user quit."""
+    policy.observer.start_episode(environment.game)
+    turn = 0
+    episode_reward = 0.0
+    while True:
+        turn_started = time.perf_counter()
+        board_codes, state_values = policy.observer.encode(environment.game, environment.board_characters)
+        q_values = policy.q_values(board_codes, state_values)
+        chosen_action = policy.greedy_action(board_codes, state_values)
+        readout = Readout(episode, turn, episode_reward, q_values, chosen_action)
+        watcher.show(environment.game, environment.board_characters, readout)
+        time_left = seconds_per_turn - (time.perf_counter() - turn_started)
+        if wait_for_quit(watcher.screen, max(0.0, time_left)):
+            return None
+        reward, done = environment.step(chosen_action)
+        turn += 1
+        readout.turn = turn
+        readout.episode_reward = episode_reward = episode_reward + reward
+        if done or (max_turns is not None and turn >= max_turns):
+            return readout
+
+
+def wait_for_quit(screen, seconds):
+    """Listen for keys for ``seconds`` (None: until Enter or Escape); True if one came."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        time_left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        key = screen.read_key(time_left)
+        if key in QUIT_KEYS:
+            return True
+        if key is None and deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
+def end_of_game_status(game, reward_key, turns, max_turns):
+    """The words shown under the board once a game is over."""
+    if game.playing and max_turns is not None and turns >= max_turns:
+        return f"turn limit: {reward_key} {game.state.get(reward_key)}"
+    return f"game over: {reward_key} {game.state.get(reward_key)}"
+
+
+# --- What goes on the screen --------------------------------------------------
+
+
+def action_labels(actions):
+    """One label per network output: the game's actions, then the no-op (always last)."""
+    return [*actions, NO_OP_LABEL]
+
+
+def state_lines(game):
+    """The game's state as retro-games shows it under the board: "key: value" lines.
+
+    ``game.show_state`` True shows every key in sorted order, a list shows those
+    keys, and anything false shows nothing.
+    """
+    if game.show_state is True:
+        keys = sorted(game.state.keys())
+    elif game.show_state:
+        keys = [key for key in game.show_state if key in game.state]
+    else:
+        keys = []
+    return [f"{key}: {game.state[key]}" for key in keys]
+
+
+def check_terminal_size(terminal_size, board_size, state_line_count):
+    """Raise TerminalTooSmall unless the board, its border and the state lines fit."""
+    columns, lines = terminal_size
+    box_width, box_height = board_size[0] + 2, board_size[1] + 2
+    if columns >= box_width and lines >= box_height + state_line_count:
+        return
+    needed = f"{box_width}x{box_height}"
+    if state_line_count:
+        needed += f" plus {state_line_count} {'line' if state_line_count == 1 else 'lines'} for the game state"
+    raise TerminalTooSmall(
+        f"The terminal is {columns}x{lines} but the board needs {needed}: "
+        "enlarge the window and try again."
+    )
+
+
+def q_value_bar(q_value, lowest, highest, width=BAR_WIDTH):
+    """A bar ``width`` cells wide, empty at ``lowest`` and full at ``highest``.
+
+    Cells are split in eighths (▏▎▍▌▋▊▉█), so small differences still show.
+    All values equal: every bar is full. A value that is not a number: no bar.
+    """
+    if not np.isfinite(q_value):
+        return " " * width
+    spread = highest - lowest
+    fraction = 1.0 if spread <= 0 else (q_value - lowest) / spread
+    eighths = round(fraction * width * 8)
+    full_cells, partial_eighths = divmod(eighths, 8)
+    bar = FULL_BLOCK * full_cells
+    if partial_eighths:
+        bar += BAR_EIGHTHS[partial_eighths]
+    return bar.ljust(width)
+
+
+def q_value_lines(labels, q_values, chosen_action):
+    """(text, style) lines of the bar chart; the chosen action marked and in reverse video."""
+    finite_values = q_values[np.isfinite(q_values)]
+    lowest = float(finite_values.min()) if finite_values.size else 0.0
+    highest = float(finite_values.max()) if finite_values.size else 0.0
+    label_width = max(len(label) for label in labels)
+    lines = []
+    for action, (label, q_value) in enumerate(zip(labels, q_values)):
+        chosen = action == chosen_action
+        marker = CHOSEN_MARKER if chosen else " "
+        bar = q_value_bar(float(q_value), lowest, highest)
+        text = f"{marker} {label:<{label_width}} {bar} {float(q_value):+9.2f}"
+        lines.append((text, REVERSE_VIDEO if chosen else ""))
+    return lines
+
+
+def panel_lines(labels, checkpoint_name, episodes, readout):
+    """(text, style) lines of the panel beside the board."""
+    lines = [
+        (f"checkpoint  {checkpoint_name}", ""),
+        (f"episode     {readout.episode} of {episodes}", ""),
+        (f"turn        {readout.turn}", ""),
+        (f"reward      {readout.episode_reward:+g}", ""),
+        ("", ""),
+        ("Q(s, a) for each action", ""),
+    ]
+    return lines + q_value_lines(labels, readout.q_values, readout.chosen_action)
+
+
+def border_line(left_corner, width, right_corner, label):
+    """A horizontal border ``width`` cells wide inside its corners, with a label set in it."""
+    inside = f"─ {label} " if label else ""
+    return left_corner + inside[:width].ljust(width, "─") + right_corner
+
+
+def draw_board(canvas, left, top, game, board_characters, truecolor, top_label, bottom_label):
+    """Draw the board in a box with its top-left corner at (left, top).
+
+    Each cell shows the character of the highest (largest ``z``) agent there,
+    in that agent's colour; what the agent's colour leaves out, and the empty
+    cells, take the game's own colour (``game.color``).
+    """
+    board_width, board_height = game.board_size
+    canvas.put(left, top, border_line("┌", board_width, "┐", top_label))
+    for y in range(board_height):
+        canvas.put(left, top + 1 + y, "│")
+        canvas.put(left + board_width + 1, top + 1 + y, "│")
+    canvas.put(left, top + board_height + 1, border_line("└", board_width, "┘", bottom_label))
+    game_foreground, game_background = color_codes(game.color, truecolor)
+    agents_by_position = game.get_agents_by_position()
+    for y, row in enumerate(board_characters):
+        for x, character in enumerate(row):
+            foreground, background = None, None
+            agents_here = agents_by_position.get((x, y))
+            if agents_here:
+                top_agent = max(agents_here, key=lambda agent: getattr(agent, "z", 0) or 0)
+                foreground, background = color_codes(getattr(top_agent, "color", None), truecolor)
+            style = style_of(foreground or game_foreground, background or game_background)
+            canvas.put(left + 1 + x, top + 1 + y, character, style)
+
+
+@dataclass
+class Layout:
+    """Where things go on a terminal of a given size; ``panel_left`` None: no panel."""
+
+    board_left: int
+    board_top: int
+    panel_left: int | None
+
+
+def plan_layout(terminal_size, board_size, state_line_count, panel_size):
+    """Centre the board (and the panel beside it, if it fits) on the terminal.
+
+    A terminal too narrow or too short for the panel drops the panel, never the game.
+    """
+    columns, lines = terminal_size
+    box_width, box_height = board_size[0] + 2, board_size[1] + 2
+    panel_width, panel_height = panel_size
+    game_height = box_height + state_line_count
+    width_with_panel = box_width + PANEL_GAP + panel_width
+    panel_fits = columns >= width_with_panel and lines >= panel_height
+    used_width = width_with_panel if panel_fits else box_width
+    used_height = max(game_height, panel_height) if panel_fits else game_height
+    board_left = max(0, (columns - used_width) // 2)
+    board_top = max(0, (lines - used_height) // 2)
+    panel_left = board_left + box_width + PANEL_GAP if panel_fits else None
+    return Layout(board_left, board_top, panel_left)
+
+
+class Watcher:
+    """Draws frames of a game on the screen: board, game state, and the agent's panel.
+
+    Each frame is drawn whole into a Canvas; the Painter writes only what changed
+    since the last one, so nothing flickers.
+    """
+
+    def __init__(self, screen, labels, checkpoint_name, episodes):
+        self.screen = screen
+        self.labels = labels
+        self.checkpoint_name = checkpoint_name
+        self.episodes = episodes
+        self.painter = Painter(use_color=screen.use_color)
+
+    def show(self, game, board_characters, readout):
+        """Draw one frame: the board as it is now and what the agent thinks of it."""
+        terminal_size = self.screen.size()
+        game_lines = state_lines(game)
+        panel = panel_lines(self.labels, self.checkpoint_name, self.episodes, readout)
+        panel_size = (max(len(text) for text, _ in panel), len(panel))
+        layout = plan_layout(terminal_size, game.board_size, len(game_lines), panel_size)
+        canvas = Canvas(*terminal_size)
+        draw_board(canvas, layout.board_left, layout.board_top, game, board_characters,
+                   self.screen.truecolor, QUIT_HINT, readout.status)
+        board_width, board_height = game.board_size
+        for index, line in enumerate(game_lines):
+            canvas.put(layout.board_left, layout.board_top + board_height + 2 + index, line[:board_width + 2])
+        if layout.panel_left is not None:
+            for index, (text, style) in enumerate(panel):
+                canvas.put(layout.panel_left, layout.board_top + index, text, style)
+        self.screen.write(self.painter.paint(canvas))

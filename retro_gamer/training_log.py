@@ -1,0 +1,242 @@
+"""What does training.log say, and how is it written?
+
+``training.log`` in a run folder is the long view of a training run. It is
+plain text, meant to be read with ``cat``, and this module is the only place
+that knows its line formats: the trainer writes it through these functions,
+``plot`` reads it back through them.
+
+The file holds three kinds of lines::
+
+    Network architecture:                      <- header: free-form lines
+      Linear(200 -> 64)                           given by the trainer, before
+      ...                                         the first checkpoint line
+    [ep_0100] ep=0001-0100 avg_reward=-31.4 avg_steps=47 epsilon=0.938 avg_loss=7.2 time=0m12s total=0m12s
+    [ep_0200] ep=0101-0200 avg_reward=-18.6 avg_steps=89 epsilon=0.879 avg_loss=6.8 time=0m14s total=0m26s
+    === Resumed from ep_0200.npz | 2026-05-09 14:22:01 ===
+    [ep_0300] ep=0201-0300 avg_reward= -4.1 avg_steps=134 epsilon=0.824 avg_loss=6.1 time=0m15s total=0m41s
+
+One checkpoint line sums up the episodes since the previous checkpoint:
+
+- ``avg_reward`` = (1/N) * sum of the N episodes' total rewards, printed
+  with a sign in five columns (``{:+5.1f}``), so the column lines up;
+- ``avg_steps``  = mean number of turns per episode, a whole number;
+- ``epsilon``    = the exploration rate after the last of those episodes;
+- ``avg_loss``   = mean Huber loss of the learning steps in the interval
+  (``nan`` when no learning step happened yet);
+- ``time``       = wall-clock time of the interval, ``total`` = of the run.
+
+The trainer keeps every line in memory and rewrites the whole file at each
+checkpoint through a temporary file and ``os.replace``: a run killed at any
+moment leaves either the old file or the new one, never a torn line.
+"""
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from retro_gamer.errors import RetroGamerError
+
+LOG_FILE_NAME = "training.log"
+
+
+@dataclass
+class LogEntry:
+    """One checkpoint line: the summary of episodes first_episode..last_episode."""
+
+    name: str
+    first_episode: int
+    last_episode: int
+    avg_reward: float
+    avg_steps: float
+    epsilon: float
+    avg_loss: float
+    time_seconds: float
+    total_seconds: float
+
+
+@dataclass
+class TrainingLog:
+    """A parsed training.log.
+
+    ``header`` holds the lines before the first checkpoint line (the network
+    architecture), ``entries`` the checkpoint lines in file order, and
+    ``resumes`` every ``=== Resumed from ... ===`` line, verbatim.
+    """
+
+    header: list[str] = field(default_factory=list)
+    entries: list[LogEntry] = field(default_factory=list)
+    resumes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Writing lines
+# ---------------------------------------------------------------------------
+
+
+def format_episode(episode: int) -> str:
+    """An episode number as the log prints it: 4 digits, zero-padded (0042, 12000)."""
+    return f"{episode:04d}"
+
+
+def checkpoint_name(episode: int) -> str:
+    """The name of the checkpoint taken after ``episode``: ``ep_0100``, ``ep_12000``."""
+    return f"ep_{format_episode(episode)}"
+
+
+def format_duration(seconds: float) -> str:
+    """Whole seconds as ``{minutes}m{seconds:02d}s``; minutes may exceed 59 (``75m03s``)."""
+    whole_seconds = max(0, round(seconds))
+    minutes, seconds_left = divmod(whole_seconds, 60)
+    return f"{minutes}m{seconds_left:02d}s"
+
+
+def format_loss(loss: float) -> str:
+    """One decimal for ordinary losses; two significant digits below 0.1.
+
+    A converged loss of 0.0003 must not print as ``0.0``, so small values
+    switch to the general format (``0.0003``, ``1.2e-05``). NaN prints ``nan``.
+    """
+    if math.isnan(loss):
+        return "nan"
+    if abs(loss) >= 0.1:
+        return f"{loss:.1f}"
+    return f"{loss:.2g}"
+
+
+def format_checkpoint_line(entry: LogEntry) -> str:
+    """The log line of one checkpoint (see the module docstring for the fields)."""
+    return (
+        f"[{entry.name}]"
+        f" ep={format_episode(entry.first_episode)}-{format_episode(entry.last_episode)}"
+        f" avg_reward={entry.avg_reward:+5.1f}"
+        f" avg_steps={entry.avg_steps:.0f}"
+        f" epsilon={entry.epsilon:.3f}"
+        f" avg_loss={format_loss(entry.avg_loss)}"
+        f" time={format_duration(entry.time_seconds)}"
+        f" total={format_duration(entry.total_seconds)}"
+    )
+
+
+def format_resume_line(checkpoint_file: str, when: datetime) -> str:
+    """The line that marks a resumed session: ``=== Resumed from ep_0500.npz | 2026-05-09 14:22:01 ===``."""
+    return f"=== Resumed from {checkpoint_file} | {when:%Y-%m-%d %H:%M:%S} ==="
+
+
+# ---------------------------------------------------------------------------
+# Reading lines
+# ---------------------------------------------------------------------------
+
+# A number as the log prints it: optional sign, digits, decimals, exponent, or nan/inf.
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|nan|inf)"
+
+CHECKPOINT_LINE = re.compile(
+    r"^\[(?P<name>ep_\d+)\]"
+    r"\s+ep=(?P<first_episode>\d+)-(?P<last_episode>\d+)"
+    rf"\s+avg_reward=\s*(?P<avg_reward>{_NUMBER})"
+    rf"\s+avg_steps=\s*(?P<avg_steps>{_NUMBER})"
+    rf"\s+epsilon=\s*(?P<epsilon>{_NUMBER})"
+    rf"\s+avg_loss=\s*(?P<avg_loss>{_NUMBER})"
+    r"\s+time=(?P<time_minutes>\d+)m(?P<time_seconds>\d+)s"
+    r"\s+total=(?P<total_minutes>\d+)m(?P<total_seconds>\d+)s\s*$",
+    re.IGNORECASE,
+)
+
+RESUME_LINE = re.compile(r"^=== Resumed from .+ ===\s*$")
+
+
+def parse_checkpoint_line(line: str) -> LogEntry | None:
+    """The LogEntry a checkpoint line holds, or None if the line is not one."""
+    match = CHECKPOINT_LINE.match(line.strip())
+    if match is None:
+        return None
+    fields = match.groupdict()
+    return LogEntry(
+        name=fields["name"],
+        first_episode=int(fields["first_episode"]),
+        last_episode=int(fields["last_episode"]),
+        avg_reward=float(fields["avg_reward"]),
+        avg_steps=float(fields["avg_steps"]),
+        epsilon=float(fields["epsilon"]),
+        avg_loss=float(fields["avg_loss"]),
+        time_seconds=60 * int(fields["time_minutes"]) + int(fields["time_seconds"]),
+        total_seconds=60 * int(fields["total_minutes"]) + int(fields["total_seconds"]),
+    )
+
+
+def parse_log(text: str) -> TrainingLog:
+    """Split the text of a training.log into header, checkpoint entries and resume lines.
+
+    Tolerant: a line that is neither a checkpoint nor a resume line belongs
+    to the header when it comes before the first checkpoint, and is skipped
+    after it (someone may have edited the file by hand).
+    """
+    log = TrainingLog()
+    for line in text.splitlines():
+        entry = parse_checkpoint_line(line)
+        if entry is not None:
+            log.entries.append(entry)
+        elif RESUME_LINE.match(line.strip()):
+            log.resumes.append(line.strip())
+        elif not log.entries:
+            log.header.append(line)
+    return log
+
+
+def read_log(path) -> TrainingLog:
+    """Read and parse the training.log at ``path``.
+
+    A missing or empty file is a RetroGamerError that tells the user to
+    train first: ``plot`` and ``evaluate`` have nothing to show before that.
+    """
+    path = Path(path)
+    run_dir = f"{path.parent}/"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise RetroGamerError(
+            f"no {path.name} in {run_dir}: run 'retro-gamer train {run_dir}' first"
+        ) from None
+    except OSError as error:
+        raise RetroGamerError(
+            f"cannot read {path}: {error.strerror}; check that it is a readable file"
+        ) from None
+    if not text.strip():
+        raise RetroGamerError(
+            f"{path.name} in {run_dir} is empty: run 'retro-gamer train {run_dir}' "
+            "and wait for the first checkpoint"
+        )
+    return parse_log(text)
+
+
+# ---------------------------------------------------------------------------
+# Writing the file
+# ---------------------------------------------------------------------------
+
+
+def write_text_atomically(path, text: str) -> None:
+    """Replace the file at ``path`` with ``text``, all or nothing.
+
+    The text goes to a temporary file in the same folder (so both are on the
+    same file system), is flushed to disk, and then ``os.replace`` swaps it
+    in: a single step that either happens completely or not at all. The
+    temporary name carries our process id, so two programs never share one.
+    """
+    path = Path(path)
+    temporary_path = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary_path, "w", encoding="utf-8", newline="\n") as temporary_file:
+            temporary_file.write(text)
+            temporary_file.flush()
+            os.fsync(temporary_file.fileno())
+        os.replace(temporary_path, path)
+    except BaseException:
+        temporary_path.unlink(missing_ok=True)
+        raise
+
+
+def write_log_atomically(path, lines: list[str]) -> None:
+    """Write the whole training.log (one line per item) through a temporary file."""
+    write_text_atomically(path, "".join(line + "\n" for line in lines))
