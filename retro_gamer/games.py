@@ -50,6 +50,7 @@ from typing import Callable
 
 from retro.game import Game
 
+from retro_gamer.config import PREPROCESSING_OPTIONS, SETTINGS_BY_NAME, check_value
 from retro_gamer.errors import GameCrashed, GameError
 
 # Descriptions for games that cannot carry a pyproject.toml of their own.
@@ -260,127 +261,48 @@ def read_description(pyproject: Path) -> dict:
 
 
 def description_problems(description: dict) -> list[str]:
-    """Every problem in a description, one line each, with how to fix it."""
+    """Every problem in a description, one line each, with how to fix it.
+
+    The values are checked by the same rules as config.toml's (config.py's
+    settings table), plus what only a description needs.
+    """
     problems = []
-    for key in description:
+    for key, value in description.items():
         if key == "board_size":
             problems.append("board_size: remove it; the board size is read from the game itself.")
-        elif key not in DESCRIPTION_CHECKS:
-            close = difflib.get_close_matches(key, list(DESCRIPTION_CHECKS), n=1)
-            if close:
-                hint = f"did you mean {close[0]!r}?"
-            else:
-                hint = "known keys: " + ", ".join(DESCRIPTION_CHECKS)
+        elif key not in DESCRIPTION_KEYS:
+            close = difflib.get_close_matches(key, list(DESCRIPTION_KEYS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(DESCRIPTION_KEYS)
             problems.append(f"{key}: unknown key; {hint}")
+        else:
+            _, problem = check_value(SETTINGS_BY_NAME[key], value)
+            if problem is None:
+                problem = extra_problem(key, value)
+            if problem:
+                problems.append(f"{key}: {problem}")
     if "actions" not in description:
         problems.append('actions: missing; list the keys the agent may press, '
                         'e.g. actions = ["KEY_LEFT", "KEY_RIGHT"].')
     if "reward" not in description:
         problems.append('reward: missing; name the game.state key to maximise, '
                         'e.g. reward = "score".')
-    for key, check in DESCRIPTION_CHECKS.items():
-        if key in description:
-            problem = check(description[key])
-            if problem:
-                problems.append(f"{key}: {problem}")
     return problems
 
 
-# Each check returns None when a value is fine, or what is wrong with it and how to fix it.
-
-
-def check_actions(value) -> str | None:
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(item, str) and item for item in value)
-        or len(set(value)) != len(value)
-    ):
-        return (f"must be a non-empty list of different key names, e.g. "
-                f'actions = ["KEY_LEFT", "KEY_RIGHT"] (got {value!r}).')
+def extra_problem(key, value) -> str | None:
+    """What a description must satisfy beyond the value's type."""
+    if key == "actions" and not value:
+        return 'must list at least one key, e.g. actions = ["KEY_LEFT", "KEY_RIGHT"].'
+    if key in ("reward", "egocentric_player") and not value:
+        return "must not be empty."
+    if key == "factory" and not FACTORY_PATTERN.match(value):
+        return f'must be "module:function", e.g. factory = "my_game:create_hard_game" (got {value!r}).'
     return None
 
 
-def check_reward(value) -> str | None:
-    if not isinstance(value, str) or not value:
-        return f'must be the name of a game.state key, e.g. reward = "score" (got {value!r}).'
-    return None
-
-
-def check_character_set(value) -> str | None:
-    if (
-        not isinstance(value, list)
-        or not all(isinstance(item, str) and len(item) == 1 for item in value)
-        or len(set(value)) != len(value)
-    ):
-        return (f"must be a list of different single characters, e.g. "
-                f'character_set = ["@", "*"] (got {value!r}).')
-    if " " in value:
-        return "must not contain ' ' (a space is an empty cell); remove it."
-    return None
-
-
-def check_bool(value) -> str | None:
-    if not isinstance(value, bool):
-        return f"must be true or false (got {value!r})."
-    return None
-
-
-def check_key_list(value) -> str | None:
-    if (
-        not isinstance(value, list)
-        or not all(isinstance(item, str) and item for item in value)
-        or len(set(value)) != len(value)
-    ):
-        return (f'must be a list of different game.state keys, e.g. ["apple_dx", "apple_dy"] '
-                f"(got {value!r}).")
-    return None
-
-
-def check_sizes(value) -> str | None:
-    if not isinstance(value, dict) or not all(
-        isinstance(size, int) and not isinstance(size, bool) and size >= 1
-        for size in value.values()
-    ):
-        return (f"must be a table of state key = number of values (>= 1), e.g. {{ vec = 3 }} "
-                f"(got {value!r}).")
-    return None
-
-
-def check_player(value) -> str | None:
-    if not isinstance(value, str) or not value:
-        return (f'must be the name of an agent, e.g. egocentric_player = "Snake head" '
-                f"(got {value!r}).")
-    return None
-
-
-def check_radius(value) -> str | None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        return f"must be a whole number >= 1 (got {value!r})."
-    return None
-
-
-def check_factory(value) -> str | None:
-    if not isinstance(value, str) or not FACTORY_PATTERN.match(value):
-        return (f'must be "module:function", e.g. factory = "my_game:create_hard_game" '
-                f"(got {value!r}).")
-    return None
-
-
-# Every key a description may hold, and the check of its value.
-DESCRIPTION_CHECKS = {
-    "actions": check_actions,
-    "reward": check_reward,
-    "character_set": check_character_set,
-    "spatial": check_bool,
-    "board": check_bool,
-    "observe_state": check_key_list,
-    "observe_state_sizes": check_sizes,
-    "egocentric": check_bool,
-    "egocentric_player": check_player,
-    "egocentric_radius": check_radius,
-    "factory": check_factory,
-}
+# Every key a description may hold: what the game is, how to create it, and
+# starting values for any [preprocessing] option of config.toml.
+DESCRIPTION_KEYS = ("actions", "reward", "character_set", *PREPROCESSING_OPTIONS, "factory")
 
 
 # ---------------------------------------------------------------- importing

@@ -285,11 +285,11 @@ def test_a_bad_description_lists_every_problem_with_its_fix():
     joined = "\n".join(problems)
     assert "egocentric_raduis: unknown key; did you mean 'egocentric_radius'?" in joined
     assert "board_size: remove it" in joined
-    assert "actions: must be a non-empty list" in joined
-    assert "reward: must be the name" in joined
-    assert "character_set: must be a list of different single characters" in joined
+    assert "actions: must be a list" in joined
+    assert "reward: must" in joined
+    assert "character_set: must be a list of single characters" in joined
     assert "spatial: must be true or false" in joined
-    assert "observe_state_sizes: must be a table" in joined
+    assert "observe_state_sizes: must give each key a positive whole length" in joined
 
 
 def test_no_pyproject_anywhere(tmp_path):
@@ -363,22 +363,22 @@ def test_a_valid_description_has_no_problems():
 @pytest.mark.parametrize(
     "changes, expected",
     [
-        ({"actions": []}, "actions: must be a non-empty list"),
-        ({"actions": ["KEY_UP", "KEY_UP"]}, "actions: must be a non-empty list of different"),
+        ({"actions": []}, "actions: must list at least one key"),
+        ({"actions": ["KEY_UP", "KEY_UP"]}, "actions: lists ['KEY_UP'] more than once"),
         ({"actions": ["KEY_UP", 3]}, "actions: must be"),
-        ({"reward": ""}, "reward: must be the name of a game.state key"),
-        ({"character_set": ["@", " "]}, "character_set: must not contain ' '"),
+        ({"reward": ""}, "reward: must not be empty"),
+        ({"character_set": ["@", " "]}, "character_set: must not hold ' '"),
         ({"character_set": "@*"}, "character_set: must be a list"),
         ({"board": 1}, "board: must be true or false"),
         ({"egocentric": "true"}, "egocentric: must be true or false"),
         ({"observe_state": "apple_dx"}, "observe_state: must be a list"),
-        ({"observe_state": ["a", "a"]}, "observe_state: must be a list of different"),
-        ({"observe_state_sizes": {"vec": True}}, "observe_state_sizes: must be a table"),
+        ({"observe_state": ["a", "a"]}, "observe_state: lists ['a'] more than once"),
+        ({"observe_state_sizes": {"vec": True}}, "observe_state_sizes: must give each key a positive whole length"),
         ({"observe_state_sizes": [3]}, "observe_state_sizes: must be a table"),
-        ({"egocentric_player": 7}, "egocentric_player: must be the name of an agent"),
-        ({"egocentric_radius": 0}, "egocentric_radius: must be a whole number >= 1"),
-        ({"egocentric_radius": True}, "egocentric_radius: must be a whole number >= 1"),
-        ({"egocentric_radius": 2.0}, "egocentric_radius: must be a whole number >= 1"),
+        ({"egocentric_player": 7}, "egocentric_player: must be a string"),
+        ({"egocentric_radius": 0}, "egocentric_radius: must be at least 1"),
+        ({"egocentric_radius": True}, "egocentric_radius: must be a whole number"),
+        ({"egocentric_radius": 2.0}, "egocentric_radius: must be a whole number"),
         ({"factory": "levels.make"}, 'factory: must be "module:function"'),
         ({"charset": ["@"]}, "charset: unknown key; did you mean 'character_set'?"),
         ({"zzz": 1}, "zzz: unknown key; known keys: actions, reward"),
