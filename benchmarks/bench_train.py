@@ -39,17 +39,6 @@ CONFIGURATIONS = [
 ]
 
 
-class _Silent:
-    def update(self, count):
-        pass
-
-    def set_postfix_str(self, text, refresh=True):
-        pass
-
-    def write(self, text):
-        pass
-
-
 def train_one(options, episodes):
     """In this process: create a Snake run with ``options`` and train it; print JSON figures."""
     from retro_gamer.cli import main
@@ -66,7 +55,7 @@ def train_one(options, episodes):
             sys.stdout = stdout
         trainer = Trainer(run_dir, read_config(run_dir))
         started = time.perf_counter()
-        trainer.run_episodes(episodes, lambda: False, _Silent())
+        trainer.run_episodes(episodes)
         seconds = time.perf_counter() - started
     peak_megabytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"turns": trainer.progress.total_turns, "seconds": seconds, "peak_mb": peak_megabytes}))

@@ -24,13 +24,13 @@ float64 ones.
 
 import difflib
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomlkit
 import tomlkit.exceptions
 
+from retro_gamer.atomic import write_text_atomically
 from retro_gamer.errors import ConfigError
 
 CONFIG_FILE = "config.toml"
@@ -417,21 +417,6 @@ def read_document(run_dir):
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 
-def write_atomically(path, text):
-    """Write a text file so that it is never half-written: temp file, then rename."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def new_document(values):
     """A fresh config.toml document: every setting, each under its one-line comment."""
     document = tomlkit.document()
@@ -463,7 +448,7 @@ def _toml_value(value):
 
 def write_new_config(run_dir, values):
     """Write a complete config.toml for a new run (values: ``{name: value}``)."""
-    write_atomically(config_path(run_dir), tomlkit.dumps(new_document(values)))
+    write_text_atomically(config_path(run_dir), tomlkit.dumps(new_document(values)))
 
 
 def update_config(run_dir, changes):
@@ -474,7 +459,7 @@ def update_config(run_dir, changes):
         if setting.section not in document:
             document.add(setting.section, tomlkit.table())
         document[setting.section][name] = _toml_value(value)
-    write_atomically(config_path(run_dir), tomlkit.dumps(document))
+    write_text_atomically(config_path(run_dir), tomlkit.dumps(document))
 
 
 def section_values(values, section):

@@ -18,7 +18,7 @@ from retro_gamer import checkpoint as checkpoints
 from retro_gamer.config import (CONFIG_FILE, SECTIONS, SETTINGS, config_path, read_config, section_values,
                                 validate, write_new_config)
 from retro_gamer.errors import RetroGamerError
-from retro_gamer.training_log import LOG_FILE_NAME, format_checkpoint_line, read_log
+from retro_gamer.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
 
 
 def _shown(run_dir):
@@ -108,7 +108,7 @@ def show_info(run_dir):
     print(f"Training      : {section_values(settings, 'training')}")
     print()
     log_path = Path(run_dir) / LOG_FILE_NAME
-    entries = read_log(log_path).entries if log_path.exists() else []
+    entries = parse_log(log_path.read_text(encoding="utf-8", errors="replace")).entries if log_path.exists() else []
     if entries:
         print(f"Last {min(5, len(entries))} checkpoints:")
         for entry in entries[-5:]:

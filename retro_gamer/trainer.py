@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from retro_gamer import checkpoint as checkpoints
+from retro_gamer.atomic import remove_leftovers
 from retro_gamer.config import incompatibility_message, incompatible_changes, read_config, shape_snapshot
 from retro_gamer.dqn import DQNAgent
 from retro_gamer.environment import Environment
@@ -109,8 +110,9 @@ class Trainer:
 
     # --- the loop --------------------------------------------------------------
 
-    def run_episodes(self, last_episode, stop_requested, progress_bar):
-        """Play and learn until ``last_episode``, or until a stop is requested."""
+    def run_episodes(self, last_episode, stop_requested=lambda: False, progress_bar=None):
+        """Play and learn until ``last_episode``, or until ``stop_requested()`` says to stop."""
+        progress_bar = progress_bar or NoProgressBar()
         settings, progress, agent, memory = self.settings, self.progress, self.agent, self.memory
         environment, observer = self.environment, self.observer
         block = Block(first_episode=progress.episode + 1, started=time.perf_counter())
@@ -223,14 +225,22 @@ class Trainer:
                     f"the network's weights are no longer finite numbers at episode {progress.episode}; "
                     f"lower learning_rate in {self.run_dir / 'config.toml'} and train again.")
         folder = checkpoints.checkpoint_dir(self.run_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         replay_arrays = self.memory.state_arrays()
         replay_arrays["episode"] = np.array(progress.episode)
-        save_npz(folder / checkpoints.REPLAY_FILE, replay_arrays)
-        checkpoints.save_checkpoint(folder / checkpoints.checkpoint_file_name(progress.episode),
-                                    self._checkpoint_arrays(), self._checkpoint_meta(line))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            save_npz(folder / checkpoints.REPLAY_FILE, replay_arrays)
+            checkpoints.save_checkpoint(folder / checkpoints.checkpoint_file_name(progress.episode),
+                                        self._checkpoint_arrays(), self._checkpoint_meta(line))
+            write_log_atomically(self.run_dir / LOG_FILE_NAME, progress.log_lines + [line])
+        except (OSError, CheckpointError) as error:
+            saved = checkpoints.list_checkpoints(self.run_dir)
+            intact = f"{saved[-1].name} is intact" if saved else "no earlier checkpoint exists"
+            raise TrainingError(
+                f"could not save checkpoint {name} at episode {progress.episode}: {error} "
+                f"({intact}; free some disk space or make {self.run_dir} writable, then train again)"
+            ) from None
         progress.log_lines.append(line)
-        write_log_atomically(self.run_dir / LOG_FILE_NAME, progress.log_lines)
         progress_bar.write(line)
 
     def _checkpoint_arrays(self):
@@ -312,6 +322,19 @@ class Trainer:
         return None
 
 
+class NoProgressBar:
+    """Stands in for tqdm's bar when nobody watches (tests, benchmarks)."""
+
+    def update(self, count):
+        pass
+
+    def set_postfix_str(self, text, refresh=True):
+        pass
+
+    def write(self, text):
+        pass
+
+
 def _during_episode(crash, episode):
     return GameCrashed(f"{crash} (training episode {episode})", details=crash.details)
 
@@ -374,6 +397,8 @@ def train(run_dir):
 
     settings = read_config(run_dir)
     shown = _shown(run_dir)
+    for folder in (Path(run_dir), checkpoints.checkpoint_dir(run_dir)):
+        remove_leftovers(folder)  # from a run that was killed while saving
     trainer = Trainer(run_dir, settings)
     existing = checkpoints.list_checkpoints(run_dir)
     if existing:

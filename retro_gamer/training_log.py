@@ -31,12 +31,12 @@ moment leaves either the old file or the new one, never a torn line.
 """
 
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from retro_gamer.atomic import write_text_atomically
 from retro_gamer.errors import RetroGamerError
 
 LOG_FILE_NAME = "training.log"
@@ -214,27 +214,6 @@ def read_log(path) -> TrainingLog:
 # ---------------------------------------------------------------------------
 # Writing the file
 # ---------------------------------------------------------------------------
-
-
-def write_text_atomically(path, text: str) -> None:
-    """Replace the file at ``path`` with ``text``, all or nothing.
-
-    The text goes to a temporary file in the same folder (so both are on the
-    same file system), is flushed to disk, and then ``os.replace`` swaps it
-    in: a single step that either happens completely or not at all. The
-    temporary name carries our process id, so two programs never share one.
-    """
-    path = Path(path)
-    temporary_path = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary_path, "w", encoding="utf-8", newline="\n") as temporary_file:
-            temporary_file.write(text)
-            temporary_file.flush()
-            os.fsync(temporary_file.fileno())
-        os.replace(temporary_path, path)
-    except BaseException:
-        temporary_path.unlink(missing_ok=True)
-        raise
 
 
 def write_log_atomically(path, lines: list[str]) -> None:

@@ -129,30 +129,19 @@ def test_resume_continues_exactly(tmp_path):
                    else "--no-prioritize-experiences"]
         straight = create(tmp_path, *options, name=f"straight{prioritized}")
         stopped = create(tmp_path, *options, name=f"stopped{prioritized}")
-        Trainer(straight, read_config(straight)).run_episodes(40, lambda: False, _NoBar())
+        Trainer(straight, read_config(straight)).run_episodes(40, lambda: False)
         first = Trainer(stopped, read_config(stopped))
-        first.run_episodes(20, lambda: False, _NoBar())
+        first.run_episodes(20, lambda: False)
         second = Trainer(stopped, read_config(stopped))
         second.resume_from(checkpoints.list_checkpoints(stopped)[-1])
         assert second.resume_memory(20) is None
-        second.run_episodes(40, lambda: False, _NoBar())
+        second.run_episodes(40, lambda: False)
         one = np.load(checkpoints.list_checkpoints(straight)[-1])
         two = np.load(checkpoints.list_checkpoints(stopped)[-1])
         assert sorted(one.files) == sorted(two.files)
         for name in one.files:
             if name != "meta":
                 assert np.array_equal(one[name], two[name]), name
-
-
-class _NoBar:
-    def update(self, count):
-        pass
-
-    def set_postfix_str(self, text, refresh=True):
-        pass
-
-    def write(self, text):
-        pass
 
 
 def test_resume_marks_the_log_and_applies_safe_edits(tmp_path, capsys):
@@ -217,7 +206,7 @@ def test_a_loss_that_blows_up_stops_training_without_saving(tmp_path, monkeypatc
     trainer = Trainer(run_dir, read_config(run_dir))
     monkeypatch.setattr(trainer.agent, "learn", lambda batch, gamma, scale: (float("nan"), None))
     with pytest.raises(TrainingError, match="learning rate .* too high"):
-        trainer.run_episodes(100, lambda: False, _NoBar())
+        trainer.run_episodes(100, lambda: False)
     assert checkpoints.list_checkpoints(run_dir) == []
 
 
@@ -261,16 +250,16 @@ def test_commands_on_a_folder_that_is_not_a_run(tmp_path, capsys):
 def test_epsilon_decays_once_per_episode_whatever_their_length(tmp_path):
     run_dir = create(tmp_path, *SMALL, "--epsilon-decay", "0.9", "--epsilon-min", "0.2")
     trainer = Trainer(run_dir, read_config(run_dir))
-    trainer.run_episodes(7, lambda: False, _NoBar())
+    trainer.run_episodes(7, lambda: False)
     assert trainer.progress.epsilon == pytest.approx(max(0.2, 0.9 ** 7))
-    trainer.run_episodes(30, lambda: False, _NoBar())
+    trainer.run_episodes(30, lambda: False)
     assert trainer.progress.epsilon == pytest.approx(0.2)
 
 
 def test_everything_stays_float32_after_learning(tmp_path):
     run_dir = create(tmp_path, *SMALL, "--learning-rate", "0.001")
     trainer = Trainer(run_dir, read_config(run_dir))
-    trainer.run_episodes(30, lambda: False, _NoBar())
+    trainer.run_episodes(30, lambda: False)
     assert trainer.agent.optimizer.t > 0
     arrays = (trainer.agent.online.parameters() + trainer.agent.online.gradients()
               + trainer.agent.target.parameters())
@@ -286,7 +275,7 @@ def test_a_cut_short_episode_bootstraps(tmp_path):
                      "--hidden-sizes", "8", "--batch-size", "16", "--exploration-turns", "16",
                      "--target-update-freq", "20", "--train-every", "1", game=str(GAMES / "endless.py"))
     trainer = Trainer(run_dir, read_config(run_dir))
-    trainer.run_episodes(150, lambda: False, _NoBar())
+    trainer.run_episodes(150, lambda: False)
     q_values = trainer.agent.online.predict(np.zeros((1, 0, 0), np.uint8), np.ones((1, 1), np.float32))
     assert np.allclose(q_values, 2.0, atol=0.15), q_values  # 1 / (1 - 0.5); ending at the cut gives less
 

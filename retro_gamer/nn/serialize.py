@@ -21,11 +21,11 @@ Every failure becomes a ``CheckpointError`` naming the file and what to do.
 """
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from retro_gamer.atomic import write_atomically
 from retro_gamer.errors import CheckpointError
 
 
@@ -34,27 +34,13 @@ def save_npz(path, arrays):
 
     The file is written exactly at ``path``; no extension is added.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    temporary_path = None
     try:
-        file_descriptor, temporary_path = tempfile.mkstemp(
-            dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
-        )
-        with os.fdopen(file_descriptor, "wb") as file:
-            np.savez(file, allow_pickle=False, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary_path, path)
-    except BaseException as error:
-        if temporary_path is not None and os.path.exists(temporary_path):
-            os.remove(temporary_path)
-        if isinstance(error, OSError):
-            raise CheckpointError(
-                f"Could not write {path}: {error}. Check that the folder exists "
-                "and is writable and that the disk is not full, then try again."
-            ) from error
-        raise
+        write_atomically(path, lambda file: np.savez(file, allow_pickle=False, **arrays), binary=True)
+    except OSError as error:
+        raise CheckpointError(
+            f"Could not write {os.fspath(path)}: {error}. Check that the folder exists "
+            "and is writable and that the disk is not full, then try again."
+        ) from error
 
 
 def load_npz(path):
