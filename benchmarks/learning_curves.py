@@ -70,10 +70,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0,1,2", help="seeds of the default run (default: 0,1,2)")
     parser.add_argument("--only", help="run only the ablation whose name starts with this")
+    parser.add_argument("--ablations-only", action="store_true", help="skip the default runs")
     args = parser.parse_args()
     seeds = [int(seed) for seed in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as folder:
-        if args.only is None or "default".startswith(args.only):
+        if not args.ablations_only and (args.only is None or "default".startswith(args.only)):
             print("The default run (retro-gamer create --game retro.examples.snake; retro-gamer train)")
             print("apples per episode in each 100-episode block, training (exploration on)")
             finals, greedies = [], []
@@ -87,10 +88,10 @@ def main():
                   f"greedy: {sum(greedies) / len(greedies):.1f} apples/game")
             print()
         print("Ablations (seed 0): last 100-episode block, apples/episode | greedy apples/game | seconds")
-        for name, options in ABLATIONS[1:]:
+        for number, (name, options) in enumerate(ABLATIONS[1:], start=1):
             if args.only and not name.startswith(args.only):
                 continue
-            blocks, greedy, seconds = measure(Path(folder) / name.split()[0], options, 0)
+            blocks, greedy, seconds = measure(Path(folder) / f"ablation{number}", options, 0)
             last = f"{blocks[-1]:5.2f}" if "reward = 'reward'" not in name else "  n/a"
             print(f"  {name:44s} {last} | {greedy:5.1f} | {seconds:5.0f}", flush=True)
 

@@ -14,19 +14,27 @@ produced.
 Beside the board a small bar chart shows Q(s, a) for every action, the chosen
 one highlighted. The bars run from the lowest value (empty bar) to the highest
 (full bar), so the chart shows the agent's preference, and the numbers beside
-the bars show how large it is. A well-trained agent's bars move as the
-situation changes: watch them swing when the snake nears a wall. An untrained
-agent's bars barely move, whatever happens on the board. One frame::
+the bars show how large it is. Watch how the bars shift as the situation
+changes, for example when the snake nears a wall, and compare an early
+checkpoint with a late one. One frame (the board's rows shortened)::
 
     ┌─ Enter or Esc: quit ───────────┐  checkpoint  ep_0500
     │                                │  episode     1 of 1
-    │      >***          @           │  turn        57
-    │                                │  reward      +100
-    └────────────────────────────────┘
-    apple_dx: 0.375                     Q(s, a) for each action
-    apple_dy: 0.0                       ▶ KEY_RIGHT █████████▌  +12.31
-    energy: 93                            KEY_UP    ███▎         +4.02
-    ...                                   no-op                  -1.57
+    │                                │  turn        57
+    │        ^                       │  reward      +100
+    │                                │
+    │                                │  Q(s, a) for each action
+    │                       @        │  ▶ KEY_RIGHT ████████████    +12.31
+    │                                │    KEY_UP    █████▋           +4.02
+    └────────────────────────────────┘    KEY_LEFT                   -3.20
+    apple_dx: 0.46875                     KEY_DOWN  ██▉              +0.50
+    apple_dy: 0.6875                      no-op     █▎               -1.57
+    energy: 144
+    reward: -6
+    score: 0
+
+When the game ends, "game over: score 150" appears in the blank line of the
+panel and in the board's bottom border.
 
 The turn loop runs at the game's own framerate: observe, score, draw, wait out
 the rest of the turn while listening for Enter or Escape, then act. When a game
@@ -227,13 +235,13 @@ def q_value_lines(labels, q_values, chosen_action):
 
 
 def panel_lines(labels, checkpoint_name, episodes, readout):
-    """(text, style) lines of the panel beside the board."""
+    """(text, style) lines of the panel beside the board; the status line is blank during a game."""
     lines = [
         (f"checkpoint  {checkpoint_name}", ""),
         (f"episode     {readout.episode} of {episodes}", ""),
         (f"turn        {readout.turn}", ""),
         (f"reward      {readout.episode_reward:+g}", ""),
-        ("", ""),
+        (readout.status, ""),
         ("Q(s, a) for each action", ""),
     ]
     return lines + q_value_lines(labels, readout.q_values, readout.chosen_action)

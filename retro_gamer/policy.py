@@ -15,7 +15,7 @@ from retro_gamer.config import incompatibility_message, incompatible_changes, re
 from retro_gamer.errors import CheckpointError
 from retro_gamer.games import GameSource, load_game
 from retro_gamer.nn.network import QNetwork
-from retro_gamer.observation import Observer
+from retro_gamer.observation import Observer, make_observer
 
 
 @dataclass
@@ -42,18 +42,6 @@ class TrainedPolicy:
         return int(np.argmax(self.q_values(board_codes, state_values)))
 
 
-def make_observer(settings, state_keys=None):
-    """The observer config.toml describes; ``state_keys`` fixes the observed values' sizes."""
-    sizes = dict(settings["observe_state_sizes"])
-    if state_keys:
-        sizes.update({key: size for key, size in state_keys})
-    return Observer(
-        settings["character_set"], tuple(settings["board_size"]), board=settings["board"],
-        observe_state=settings["observe_state"], observe_state_sizes=sizes,
-        egocentric=settings["egocentric"], egocentric_player=settings["egocentric_player"],
-        egocentric_radius=settings["egocentric_radius"])
-
-
 def load_policy(run_dir, checkpoint=None):
     """Load ``checkpoint`` (a name like ``ep_0100``; default the latest) of a run."""
     settings = read_config(run_dir)
@@ -62,8 +50,8 @@ def load_policy(run_dir, checkpoint=None):
     changes = incompatible_changes(meta.get("shape", {}), settings)
     if changes:
         raise CheckpointError(incompatibility_message(path.name, changes, run_dir))
-    state_keys = [(key, int(size)) for key, size in meta.get("state_keys", [])]
-    observer = make_observer(settings, state_keys)
+    state_sizes = {key: int(size) for key, size in meta.get("state_keys", [])}
+    observer = make_observer(settings, state_sizes)
     layout = observer.layout
     network = QNetwork(
         board_shape=layout.board_shape, num_codes=layout.num_codes, state_size=layout.state_size,

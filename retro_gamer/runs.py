@@ -29,9 +29,8 @@ def _shown(run_dir):
 
 def create_run(game_spec, output, overrides):
     """``retro-gamer create``: write a commented config.toml and print a summary."""
-    from retro_gamer.environment import Environment, discover_characters
+    from retro_gamer.environment import discover_characters
     from retro_gamer.games import load_game, new_game
-    from retro_gamer.observation import Observer
 
     run_dir = Path(output)
     if config_path(run_dir).exists():
@@ -52,7 +51,7 @@ def create_run(game_spec, output, overrides):
         values["character_set"] = discover_characters(
             source.factory, values["actions"], max(turns, 1), np.random.default_rng(values.get("seed", 0)))
     settings = validate(_by_section(values))
-    _check_observation(settings, source, Environment, Observer)
+    _check_observation(settings, source)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_new_config(run_dir, settings)
     print(f"Created training run at {os.path.join(output, CONFIG_FILE)}")
@@ -80,15 +79,14 @@ def _by_section(values):
     return sections
 
 
-def _check_observation(settings, source, Environment, Observer):
-    """Play the first turn of a game with these settings, so mistakes show now, not after hours."""
+def _check_observation(settings, source):
+    """Show the agent the first board of a game now, so mistakes show now, not after hours."""
+    from retro_gamer.environment import Environment
+    from retro_gamer.observation import make_observer
+
     environment = Environment(source.factory, settings["actions"], settings["reward"])
     environment.reset()
-    observer = Observer(
-        settings["character_set"], tuple(settings["board_size"]), board=settings["board"],
-        observe_state=settings["observe_state"], observe_state_sizes=settings["observe_state_sizes"],
-        egocentric=settings["egocentric"], egocentric_player=settings["egocentric_player"],
-        egocentric_radius=settings["egocentric_radius"])
+    observer = make_observer(settings)
     observer.start_episode(environment.game)
     observer.encode(environment.game, environment.board_characters)
 

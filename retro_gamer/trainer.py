@@ -41,7 +41,7 @@ from retro_gamer.errors import CheckpointError, GameCrashed, TrainingError
 from retro_gamer.games import load_game
 from retro_gamer.nn.serialize import load_npz, save_npz
 from retro_gamer.nstep import NStepWindow
-from retro_gamer.observation import Observer
+from retro_gamer.observation import make_observer
 from retro_gamer.replay import make_replay
 from retro_gamer.training_log import (LOG_FILE_NAME, LogEntry, checkpoint_name, format_checkpoint_line,
                                       format_resume_line, parse_checkpoint_line, write_log_atomically)
@@ -92,11 +92,7 @@ class Trainer:
         self.rng = np.random.default_rng(self.seed)  # the agent's exploration and initial weights
         self.source = load_game(settings["module"])
         self.environment = Environment(self.source.factory, settings["actions"], settings["reward"])
-        self.observer = Observer(
-            settings["character_set"], tuple(settings["board_size"]), board=settings["board"],
-            observe_state=settings["observe_state"], observe_state_sizes=settings["observe_state_sizes"],
-            egocentric=settings["egocentric"], egocentric_player=settings["egocentric_player"],
-            egocentric_radius=settings["egocentric_radius"])
+        self.observer = make_observer(settings)
         self.environment.reset()
         self.observer.start_episode(self.environment.game)  # fixes the observation's layout
         self.layout = self.observer.layout
@@ -113,41 +109,17 @@ class Trainer:
     def run_episodes(self, last_episode, stop_requested=lambda: False, progress_bar=None):
         """Play and learn until ``last_episode``, or until ``stop_requested()`` says to stop."""
         progress_bar = progress_bar or NoProgressBar()
-        settings, progress, agent, memory = self.settings, self.progress, self.agent, self.memory
-        environment, observer = self.environment, self.observer
+        settings, progress = self.settings, self.progress
         block = Block(first_episode=progress.episode + 1, started=time.perf_counter())
         while progress.episode < last_episode:
             episode = progress.episode + 1
-            window = NStepWindow(settings["n_step"], settings["gamma"], memory)
-            self._reset(episode)
-            board, state_values = observer.encode(environment.game, environment.board_characters)
-            episode_reward, game_over, turn = 0.0, False, 0
-            for turn in range(1, settings["max_turns_per_episode"] + 1):
-                if progress.total_turns < settings["exploration_turns"]:
-                    action = int(self.rng.integers(environment.num_actions))
-                else:
-                    action = agent.act(board, state_values, progress.epsilon)
-                reward, game_over = self._step(action, episode)
-                next_board, next_state_values = observer.encode(environment.game, environment.board_characters)
-                window.add(board, state_values, action, reward, next_board, next_state_values, game_over)
-                progress.total_turns += 1
-                progress.largest_reward = max(progress.largest_reward, abs(reward))
-                episode_reward += reward
-                if self._time_to_learn():
-                    block.add_loss(self._learn(episode))
-                if progress.total_turns % settings["target_update_freq"] == 0:
-                    agent.sync_target()
-                board, state_values = next_board, next_state_values
-                if game_over:
-                    break
-            if not game_over:
-                window.end_episode(board, state_values)
+            episode_reward, turns = self.play_episode(episode, block)
             progress.episode = episode
             progress.epsilon = max(settings["epsilon_min"], progress.epsilon * settings["epsilon_decay"])
             progress.learning_rate *= settings["learning_rate_decay"]
-            agent.optimizer.learning_rate = progress.learning_rate
+            self.agent.optimizer.learning_rate = progress.learning_rate
             block.rewards.append(episode_reward)
-            block.turns.append(turn)
+            block.turns.append(turns)
             progress_bar.update(1)
             progress_bar.set_postfix_str(
                 f"reward={episode_reward:.1f}, eps={progress.epsilon:.3f}, loss={block.last_loss:.4g}",
@@ -157,6 +129,36 @@ class Trainer:
                 block = Block(first_episode=episode + 1, started=time.perf_counter())
                 if stop_requested():
                     return
+
+    def play_episode(self, episode, block):
+        """One episode, learning as it goes; returns its total reward and its number of turns."""
+        settings, progress, agent = self.settings, self.progress, self.agent
+        environment, observer = self.environment, self.observer
+        window = NStepWindow(settings["n_step"], settings["gamma"], self.memory)
+        self._reset(episode)
+        board, state_values = observer.encode(environment.game, environment.board_characters)
+        episode_reward, game_over, turn = 0.0, False, 0
+        for turn in range(1, settings["max_turns_per_episode"] + 1):
+            if progress.total_turns < settings["exploration_turns"]:
+                action = int(self.rng.integers(environment.num_actions))
+            else:
+                action = agent.act(board, state_values, progress.epsilon)
+            reward, game_over = self._step(action, episode)
+            next_board, next_state_values = observer.encode(environment.game, environment.board_characters)
+            window.add(board, state_values, action, reward, next_board, next_state_values, game_over)
+            progress.total_turns += 1
+            progress.largest_reward = max(progress.largest_reward, abs(reward))
+            episode_reward += reward
+            if self._time_to_learn():
+                block.add_loss(self._learn(episode))
+            if progress.total_turns % settings["target_update_freq"] == 0:
+                agent.sync_target()
+            board, state_values = next_board, next_state_values
+            if game_over:
+                break
+        if not game_over:
+            window.end_episode(board, state_values)  # cut short: the last transitions bootstrap
+        return episode_reward, turn
 
     def _reset(self, episode):
         try:

@@ -1,6 +1,5 @@
 """The training workflow end to end: create, train, resume, info, clean, and what DQN must get right."""
 
-import random
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 from retro_gamer import checkpoint as checkpoints
 from retro_gamer.cli import main
 from retro_gamer.config import read_config
-from retro_gamer.environment import Environment
+from retro_gamer.evaluate import evaluate_greedy, evaluate_random
 from retro_gamer.errors import TrainingError
 from retro_gamer.policy import load_policy
 from retro_gamer.trainer import Trainer
@@ -286,24 +285,17 @@ def test_a_trained_greedy_policy_beats_random_play_on_catch(tmp_path):
                      "--train-every", "1")
     assert main(["train", str(run_dir)]) == 0
     policy = load_policy(run_dir)
-    rng = np.random.default_rng(1)
-    trained = play_catch(policy, lambda board, values: policy.greedy_action(board, values), seed=1)
-    random_play = play_catch(policy, lambda board, values: int(rng.integers(3)), seed=1)
+    trained = np.mean(evaluate_greedy(policy, episodes=30, seed=1).rewards)
+    random_play = np.mean(evaluate_random(policy, episodes=30, seed=1).rewards)
     assert trained > random_play + 5, (trained, random_play)
 
 
-def play_catch(policy, choose_action, seed, games=30):
-    """Mean total reward of ``choose_action`` over some games of Catch."""
-    random.seed(seed)
-    environment = Environment(policy.source.factory, policy.actions, policy.reward_key)
-    totals = []
-    for _ in range(games):
-        environment.reset()
-        policy.observer.start_episode(environment.game)
-        total, done = 0.0, False
-        while not done:
-            board, values = policy.observer.encode(environment.game, environment.board_characters)
-            reward, done = environment.step(choose_action(board, values))
-            total += reward
-        totals.append(total)
-    return float(np.mean(totals))
+@pytest.mark.slow
+def test_the_default_settings_learn_catch(tmp_path):
+    """The defaults chosen on Snake must not break learning elsewhere."""
+    run_dir = create(tmp_path, "--training-episodes", "300")
+    assert main(["train", str(run_dir)]) == 0
+    policy = load_policy(run_dir)
+    trained = np.mean(evaluate_greedy(policy, episodes=30, seed=1).rewards)
+    random_play = np.mean(evaluate_random(policy, episodes=30, seed=1).rewards)
+    assert trained > random_play + 10, (trained, random_play)
