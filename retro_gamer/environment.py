@@ -69,7 +69,11 @@ class Environment:
         self.turn = 0
         try:
             self.game.start()
-            # start() only clears the view: draw the real first board.
+            # retro-games caches where agents stand and clears the cache only
+            # after an agent's play_turn; create_game may have moved agents
+            # since (Snake places its apple last), so forget the cache before
+            # drawing the real first board (start() only clears the view).
+            self.game._position_cache = None
             self.view.render(self.game)
         except Exception as error:
             raise game_crashed("while starting an episode (turn 0)", error) from error

@@ -193,7 +193,8 @@ def check_terminal_size(terminal_size, board_size, state_line_count):
         return
     needed = f"{box_width}x{box_height}"
     if state_line_count:
-        needed += f" plus {state_line_count} {'line' if state_line_count == 1 else 'lines'} for the game state"
+        lines_word = "line" if state_line_count == 1 else "lines"
+        needed += f" plus {state_line_count} {lines_word} for the game state"
     raise TerminalTooSmall(
         f"The terminal is {columns}x{lines} but the board needs {needed}: "
         "enlarge the window and try again."

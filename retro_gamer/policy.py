@@ -29,10 +29,6 @@ class TrainedPolicy:
     network: QNetwork
     max_turns: int
 
-    @property
-    def action_labels(self):
-        return list(self.actions) + ["no-op"]
-
     def q_values(self, board_codes, state_values):
         """Q(s, a) for every action, as a float32 vector."""
         return self.network.predict(board_codes[np.newaxis], state_values[np.newaxis])[0]

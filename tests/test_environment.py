@@ -209,3 +209,15 @@ def test_discovery_is_repeatable_with_the_same_seeds():
     random.seed(4)
     second = discover_characters(source, source.description["actions"], 100, np.random.default_rng(4))
     assert first == second
+
+
+def test_the_first_board_shows_agents_where_create_game_left_them():
+    """Snake places its apple after retro-games cached the agents' positions: the first board must not show the stale cache."""
+    for seed in range(20):
+        random.seed(seed)
+        environment = Environment(load_game("retro.examples.snake").factory, ["KEY_UP"], "score")
+        environment.reset()
+        apple_x, apple_y = environment.game.get_agent_by_name("Apple").position
+        apples = [(x, y) for y, row in enumerate(environment.board_characters)
+                  for x, character in enumerate(row) if character == "@"]
+        assert apples == [(apple_x, apple_y)]
