@@ -15,21 +15,16 @@ three steps:
 """
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
-
-
-def _current_umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_atomically(path, write_contents, binary=False):
     """Call ``write_contents(file)`` on a temporary file, then rename it to ``path``."""
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         if binary:
             handle = os.fdopen(descriptor, "wb")
         else:
@@ -38,10 +33,9 @@ def write_atomically(path, write_contents, binary=False):
             write_contents(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes it private; give it normal permissions
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -111,3 +111,8 @@ def _earlier_advice(path):
         return (f" Remove {path} to resume from {candidate.name}, or play an earlier one "
                 f"with --checkpoint {candidate.stem}.")
     return f" Remove {path}; no earlier checkpoint loads, so training would start fresh."
+
+
+def unusable(path, problem):
+    """The error for a checkpoint that loads but whose contents do not fit."""
+    return CheckpointError(f"{path} cannot be used ({problem}).{_earlier_advice(path)}")

@@ -246,12 +246,12 @@ def run_plot(args):
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
         return args.run(args) or 0
     except GameCrashed as error:
         print(f"error: {error}", file=sys.stderr)

@@ -299,7 +299,7 @@ def validate(values):
     for section, table in values.items():
         if section not in SECTIONS:
             hint = closest_name(section, SECTIONS)
-            problems.append(f"[{section}]: unknown section" + (f" (did you mean [{hint}]?)" if hint else ""))
+            problems.append(f"[{_printable(section)}]: unknown section" + (f" (did you mean [{hint}]?)" if hint else ""))
             continue
         if not isinstance(table, dict):
             problems.append(f"[{section}] must be a table")
@@ -307,7 +307,7 @@ def validate(values):
         for name, value in table.items():
             setting = SETTINGS_BY_NAME.get(name)
             if setting is None or setting.section != section:
-                problems.append(_unknown_setting(section, name))
+                problems.append(_unknown_setting(section, _printable(name)))
                 continue
             clean_value, problem = check_value(setting, value)
             if problem:
@@ -327,6 +327,11 @@ def validate(values):
     if problems:
         raise ConfigError("\n".join(problems))
     return clean
+
+
+def _printable(name):
+    """A name as it can be shown on one line (a key may hold a line break)."""
+    return name if name.isprintable() else repr(name)
 
 
 def _unknown_setting(section, name):
@@ -404,7 +409,7 @@ def read_document(run_dir):
     """Parse config.toml with tomlkit (keeping comments); say where it is broken."""
     path = config_path(run_dir)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark some editors add
     except FileNotFoundError:
         raise ConfigError(
             f"{path} not found: {run_dir} is not a training run. Create one with "
@@ -413,7 +418,7 @@ def read_document(run_dir):
         raise ConfigError(f"cannot read {path}: {error}") from None
     try:
         return tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as error:
+    except tomlkit.exceptions.TOMLKitError as error:  # broken syntax, or a key written twice
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 

@@ -225,8 +225,9 @@ def checkpoint_rows_lines(rows: list[tuple[str, EpisodeStats]]) -> list[str]:
 
 
 def command_evaluate(run_dir, checkpoint, episodes, seed, all_checkpoints,
-                     stream=sys.stdout) -> int:
+                     stream=None) -> int:
     """``retro-gamer evaluate``: print the greedy policy's statistics beside random play's."""
+    stream = stream or sys.stdout
     if episodes < 1:
         raise ConfigError(f"--episodes must be at least 1, not {episodes}")
     if checkpoint is not None and all_checkpoints:

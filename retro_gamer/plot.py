@@ -475,8 +475,9 @@ def build_panels(run_dirs: list[str], metrics) -> list:
 
 
 def command_plot(run_dirs: list[str], metric: str | None, output: str | None,
-                 width: int | None, stream=sys.stdout) -> int:
+                 width: int | None, stream=None) -> int:
     """``retro-gamer plot``: draw the curves on the terminal, or write them to an SVG file."""
+    stream = stream or sys.stdout
     if metric is not None and metric not in METRICS:
         raise ConfigError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
     if width is not None and width < 1:

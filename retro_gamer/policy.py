@@ -46,17 +46,21 @@ def load_policy(run_dir, checkpoint=None):
     changes = incompatible_changes(meta.get("shape", {}), settings)
     if changes:
         raise CheckpointError(incompatibility_message(path.name, changes, run_dir))
-    state_sizes = {key: int(size) for key, size in meta.get("state_keys", [])}
-    observer = make_observer(settings, state_sizes)
-    layout = observer.layout
-    network = QNetwork(
-        board_shape=layout.board_shape, num_codes=layout.num_codes, state_size=layout.state_size,
-        num_actions=len(settings["actions"]) + 1, hidden_sizes=settings["hidden_sizes"],
-        conv_channels=settings["conv_channels"] if settings["spatial"] else None,
-        rng=np.random.default_rng(0))
-    network.load_state_arrays(arrays, prefix="online/")
+    try:
+        state_sizes = {key: int(size) for key, size in meta.get("state_keys", [])}
+        observer = make_observer(settings, state_sizes)
+        layout = observer.layout
+        network = QNetwork(
+            board_shape=layout.board_shape, num_codes=layout.num_codes, state_size=layout.state_size,
+            num_actions=len(settings["actions"]) + 1, hidden_sizes=settings["hidden_sizes"],
+            conv_channels=settings["conv_channels"] if settings["spatial"] else None,
+            rng=np.random.default_rng(0))
+        network.load_state_arrays(arrays, prefix="online/")
+        episode = int(meta["episode"])
+    except (CheckpointError, KeyError, TypeError, ValueError) as problem:
+        raise checkpoints.unusable(path, problem) from None
     return TrainedPolicy(
-        checkpoint_name=path.stem, episode=int(meta["episode"]), source=load_game(settings["module"]),
+        checkpoint_name=path.stem, episode=episode, source=load_game(settings["module"]),
         actions=list(settings["actions"]), reward_key=settings["reward"], observer=observer,
         network=network, max_turns=settings["max_turns_per_episode"])
 

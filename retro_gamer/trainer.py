@@ -234,7 +234,6 @@ class Trainer:
             save_npz(folder / checkpoints.REPLAY_FILE, replay_arrays)
             checkpoints.save_checkpoint(folder / checkpoints.checkpoint_file_name(progress.episode),
                                         self._checkpoint_arrays(), self._checkpoint_meta(line))
-            write_log_atomically(self.run_dir / LOG_FILE_NAME, progress.log_lines + [line])
         except (OSError, CheckpointError) as error:
             saved = checkpoints.list_checkpoints(self.run_dir)
             intact = f"{saved[-1].name} is intact" if saved else "no earlier checkpoint exists"
@@ -243,6 +242,7 @@ class Trainer:
                 f"({intact}; free some disk space or make {self.run_dir} writable, then train again)"
             ) from None
         progress.log_lines.append(line)
+        _write_log(self.run_dir, progress.log_lines, f"checkpoint {name} was saved, but ")
         progress_bar.write(line)
 
     def _checkpoint_arrays(self):
@@ -283,6 +283,13 @@ class Trainer:
                 f"Cannot resume from {path.name}: the observed state values changed shape "
                 f"(was {saved_keys}, now {list(self.layout.state_keys)}). Run 'retro-gamer clean "
                 f"{_shown(self.run_dir)}' to start fresh.")
+        try:
+            self._restore(arrays, meta)
+        except (CheckpointError, KeyError, TypeError, ValueError) as problem:
+            raise checkpoints.unusable(path, problem) from None
+        return meta
+
+    def _restore(self, arrays, meta):
         self.agent.online.load_state_arrays(arrays, prefix="online/")
         self.agent.target.load_state_arrays(arrays, prefix="target/")
         self.agent.optimizer.load_state_arrays(arrays, prefix="adam/")
@@ -291,14 +298,13 @@ class Trainer:
         progress.total_turns = int(meta["total_turns"])
         progress.epsilon = float(meta["epsilon"])
         progress.learning_rate = float(meta["learning_rate"])
-        self._apply_edited_schedules(meta)
         progress.training_seconds = float(meta["training_seconds"])
         progress.largest_reward = float(meta["largest_reward"])
+        self._apply_edited_schedules(meta)
         self.agent.optimizer.learning_rate = progress.learning_rate
         self.rng.bit_generator.state = meta["numpy_rng"]
         version, state, gauss = meta["python_random"]
         random.setstate((version, tuple(state), gauss))
-        return meta
 
     def _apply_edited_schedules(self, meta):
         """A learning_rate or epsilon edited in config.toml since the checkpoint starts from the new value."""
@@ -346,8 +352,18 @@ def _shown(run_dir):
     return os.path.join(str(run_dir), "")
 
 
-def _log_lines_for_resume(run_dir, meta, checkpoint_file):
-    """training.log as it should be when resuming from a checkpoint.
+def _write_log(run_dir, lines, what_happened=""):
+    try:
+        write_log_atomically(Path(run_dir) / LOG_FILE_NAME, lines)
+    except OSError as error:
+        raise TrainingError(
+            f"{what_happened}{Path(run_dir) / LOG_FILE_NAME} could not be written: {error}. "
+            f"The checkpoints are untouched; make {run_dir} writable (or free disk space) and "
+            "train again.") from None
+
+
+def _log_lines_up_to(run_dir, meta):
+    """training.log as it should be for a run whose latest checkpoint is ``meta``'s.
 
     Lines for episodes after the checkpoint (written just before a crash)
     are dropped; the checkpoint's own line is restored if the run stopped
@@ -364,7 +380,6 @@ def _log_lines_for_resume(run_dir, meta, checkpoint_file):
     logged = [parse_checkpoint_line(line) for line in kept]
     if not any(entry is not None and entry.last_episode == meta["episode"] for entry in logged):
         kept.append(meta["log_line"])
-    kept.append(format_resume_line(checkpoint_file, datetime.now()))
     return kept
 
 
@@ -406,13 +421,15 @@ def train(run_dir):
     if existing:
         latest = existing[-1]
         meta = trainer.resume_from(latest)
+        log_lines = _log_lines_up_to(run_dir, meta)
         if trainer.progress.episode >= settings["training_episodes"]:
+            _write_log(run_dir, log_lines)
             print(f"Training already complete ({trainer.progress.episode} episodes). To keep training,\n"
                   "increase training_episodes in config.toml.")
             return 0
         note = trainer.resume_memory(trainer.progress.episode)
-        trainer.progress.log_lines = _log_lines_for_resume(run_dir, meta, latest.name)
-        write_log_atomically(Path(run_dir) / LOG_FILE_NAME, trainer.progress.log_lines)
+        trainer.progress.log_lines = log_lines + [format_resume_line(latest.name, datetime.now())]
+        _write_log(run_dir, trainer.progress.log_lines)
         print(f"Resuming from {latest.name} (episode {trainer.progress.episode}).", file=sys.stderr)
         if note:
             print(f"Note: {note}.", file=sys.stderr)
