@@ -493,10 +493,10 @@ def incompatible_changes(saved_snapshot, values):
     return changes
 
 
-def incompatibility_message(checkpoint_file, changes, run_dir):
+def incompatibility_message(checkpoint_file, changes, run_dir, action="resume from"):
     """The walkthrough's explanation of why a run must start fresh."""
     lines = [
-        f"Cannot resume from {checkpoint_file}: incompatible changes detected in config.toml.",
+        f"Cannot {action} {checkpoint_file}: incompatible changes detected in config.toml.",
         "",
         "The following changes require starting fresh. The existing model was",
         "trained on a different problem and its weights cannot be reused:",

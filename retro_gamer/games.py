@@ -112,16 +112,25 @@ class GameLocation:
     code_file: Path
 
 
-def load_game(spec: str) -> GameSource:
+def load_game(spec: str, factory_override: str = "") -> GameSource:
     """Find the game ``spec`` names, read its description, import its factory.
 
-    Raises GameError (not found, no or bad description, no create_game) or
-    GameCrashed (the game's own code failed while being imported).
+    The factory is ``factory_override`` when given (config.toml's
+    ``[game] factory``), else the description's ``factory``, else the
+    module's ``create_game``. Raises GameError (not found, no or bad
+    description, no create_game) or GameCrashed (the game's own code failed
+    while being imported).
     """
     location = locate_game(spec)
     description, description_path = find_description(location)
-    if "factory" in description:
-        factory = import_named_factory(description["factory"], Path(description_path).parent)
+    named_factory = factory_override or description.get("factory")
+    if named_factory:
+        if not FACTORY_PATTERN.match(named_factory):
+            raise GameError(f'factory = {named_factory!r} must be "module:function", '
+                            'e.g. factory = "my_game:create_hard_game".')
+        project_folder = (Path(description_path).parent if description_path != "built-in"
+                          else location.code_file.parent)
+        factory = import_named_factory(named_factory, project_folder)
     else:
         factory = find_create_game(location)
     return GameSource(

@@ -45,7 +45,7 @@ def load_policy(run_dir, checkpoint=None):
     arrays, meta = checkpoints.load_checkpoint(path)
     changes = incompatible_changes(meta.get("shape", {}), settings)
     if changes:
-        raise CheckpointError(incompatibility_message(path.name, changes, run_dir))
+        raise CheckpointError(incompatibility_message(path.name, changes, run_dir, action="load"))
     try:
         state_sizes = {key: int(size) for key, size in meta.get("state_keys", [])}
         observer = make_observer(settings, state_sizes)
@@ -60,7 +60,7 @@ def load_policy(run_dir, checkpoint=None):
     except (CheckpointError, KeyError, TypeError, ValueError) as problem:
         raise checkpoints.unusable(path, problem) from None
     return TrainedPolicy(
-        checkpoint_name=path.stem, episode=episode, source=load_game(settings["module"]),
+        checkpoint_name=path.stem, episode=episode, source=load_game(settings["module"], settings["factory"]),
         actions=list(settings["actions"]), reward_key=settings["reward"], observer=observer,
         network=network, max_turns=settings["max_turns_per_episode"])
 

@@ -37,7 +37,7 @@ def create_run(game_spec, output, overrides):
         raise RetroGamerError(
             f"{config_path(run_dir)} already exists. Choose another --output, edit that file, "
             f"or train it with 'retro-gamer train {_shown(output)}'.")
-    source = load_game(game_spec)
+    source = load_game(game_spec, overrides.get("factory", ""))
     game = new_game(source)
     width, height = game.board_size
     values = {"module": source.spec}

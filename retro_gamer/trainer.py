@@ -90,7 +90,7 @@ class Trainer:
         self.seed = settings["seed"]
         random.seed(self.seed)                       # retro games draw from Python's random
         self.rng = np.random.default_rng(self.seed)  # the agent's exploration and initial weights
-        self.source = load_game(settings["module"])
+        self.source = load_game(settings["module"], settings["factory"])
         self.environment = Environment(self.source.factory, settings["actions"], settings["reward"])
         self.observer = make_observer(settings)
         self.environment.reset()

@@ -299,3 +299,12 @@ def test_the_default_settings_learn_catch(tmp_path):
     trained = np.mean(evaluate_greedy(policy, episodes=30, seed=1).rewards)
     random_play = np.mean(evaluate_random(policy, episodes=30, seed=1).rewards)
     assert trained > random_play + 10, (trained, random_play)
+
+
+def test_the_factory_in_config_toml_is_the_one_used(tmp_path, capsys):
+    """[game] factory names the function that creates the game, for train as for create."""
+    run_dir = create(tmp_path, "--training-episodes", "2", *SMALL)
+    set_in_config(run_dir, 'module = ', 'factory = "catch:no_such_function"\nmodule = ')
+    capsys.readouterr()
+    assert main(["train", str(run_dir)]) == 1
+    assert "no_such_function" in capsys.readouterr().err
