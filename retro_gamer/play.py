@@ -330,11 +330,16 @@ class Watcher:
         panel_size = (max(len(text) for text, _ in panel), len(panel))
         layout = plan_layout(terminal_size, game.board_size, len(game_lines), panel_size)
         canvas = Canvas(*terminal_size)
+        # The status ("game over: ...") goes in the panel; without a panel, in the bottom border.
+        border_status = readout.status if layout.panel_left is None else ""
         draw_board(canvas, layout.board_left, layout.board_top, game, board_characters,
-                   self.screen.truecolor, QUIT_HINT, readout.status)
-        board_width, board_height = game.board_size
+                   self.screen.truecolor, QUIT_HINT, border_status)
+        board_height = game.board_size[1]
         for index, line in enumerate(game_lines):
-            canvas.put(layout.board_left, layout.board_top + board_height + 2 + index, line[:board_width + 2])
+            row = layout.board_top + board_height + 2 + index
+            beside_panel = layout.panel_left is not None and row < layout.board_top + len(panel)
+            room = (layout.panel_left - 1 if beside_panel else terminal_size[0]) - layout.board_left
+            canvas.put(layout.board_left, row, line[:room])
         if layout.panel_left is not None:
             for index, (text, style) in enumerate(panel):
                 canvas.put(layout.panel_left, layout.board_top + index, text, style)

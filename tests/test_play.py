@@ -574,7 +574,9 @@ def test_cli_play_shows_the_trained_agent_until_enter(run_in_pty, trained_catch_
     left = lines[top].index("┌")
     assert lines[top][left + 6] == "┐" and lines[top + 7][left] == "└" and lines[top + 7][left + 6] == "┘"
     assert "=" in lines[top + 6][left + 1:left + 6], "the paddle on the bottom row"
-    assert lines[top + 8][left:left + 8] == "balls_l ", "state lines are cut at the width of the box"
+    panel_left = lines[top].index("checkpoint")
+    assert lines[top + 8][left:panel_left].startswith("balls_l"), "state lines stop where the panel starts"
+    assert lines[top + 8][panel_left - 1] == " ", "a state line never runs into the panel"
     assert child.wait(0.3) is None, "the final score stays on screen"
     child.type(b"\r")
     assert child.wait(5) == 0, child.output
