@@ -38,7 +38,7 @@ COMMAND_FENCES = ("sh", "shell", "bash")
 PROMPT = "$ "
 
 # Links to pages the lead engineer adds separately (remove an entry once the page exists).
-PENDING_PAGES = {"docs/results.md"}
+PENDING_PAGES = set()
 
 
 # --- finding command lines ------------------------------------------------------------
