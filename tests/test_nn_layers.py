@@ -355,3 +355,17 @@ def test_backward_fills_the_same_gradient_arrays():
         layer.backward(np.ones_like(layer.forward(inputs)))
         for name, array in layer.gradients().items():
             assert array is before[name]
+
+
+def test_a_first_convolution_skips_the_input_gradient_but_not_its_own():
+    rng = np.random.default_rng(3)
+    inputs = rng.standard_normal((2, 3, 4, 6)).astype(np.float32)
+    grad_out = rng.standard_normal((2, 5, 4, 6)).astype(np.float32)
+    full = Conv2d(3, 5, np.random.default_rng(0))
+    first = Conv2d(3, 5, np.random.default_rng(0), input_gradient=False)
+    full.forward(inputs)
+    first.forward(inputs)
+    assert full.backward(grad_out) is not None
+    assert first.backward(grad_out) is None
+    assert np.array_equal(full.grad_weight, first.grad_weight)
+    assert np.array_equal(full.grad_bias, first.grad_bias)

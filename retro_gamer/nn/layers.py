@@ -16,7 +16,8 @@ So every layer here has three methods:
 ``backward(grad_out)``
     uses that cache to write the parameter gradients into preallocated
     arrays (``gradients()``; the optimizer holds references to them) and
-    returns ``dL/dx`` (None for ``CodeLinear``, whose input is integer codes).
+    returns ``dL/dx`` (None for ``CodeLinear``, whose input is integer codes,
+    and for a first ``Conv2d``, whose input is the board itself).
 ``predict(x)``
     computes ``y`` without touching the cache. DQN runs the network on the
     next states (and when choosing actions) between a ``forward`` and its
@@ -365,9 +366,12 @@ class Conv2d:
     scattering with ``np.add.at``.) Finally the padding is cut off.
     """
 
-    def __init__(self, in_channels, out_channels, rng, kernel_size=3, dtype=np.float32):
+    def __init__(self, in_channels, out_channels, rng, kernel_size=3, dtype=np.float32, input_gradient=True):
         if kernel_size % 2 != 1:
             raise ValueError("Conv2d keeps the board size only with an odd kernel_size")
+        # The first layer's input is the board itself: data, not something to
+        # learn, so nobody needs dL/dx there and backward can skip it.
+        self.input_gradient = input_gradient
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
@@ -418,6 +422,8 @@ class Conv2d:
         grad_matrix = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
         np.matmul(grad_matrix, self.columns.T, out=self.grad_weight.reshape(self.out_channels, -1))
         np.sum(grad_matrix, axis=1, out=self.grad_bias)
+        if not self.input_gradient:
+            return None
         grad_columns = self.weight.reshape(self.out_channels, -1).T @ grad_matrix
         grad_columns = grad_columns.reshape(channels, k, k, batch, height, width)
         grad_padded = np.zeros((channels, batch, height + 2 * pad, width + 2 * pad), dtype=grad_out.dtype)

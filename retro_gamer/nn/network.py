@@ -138,7 +138,7 @@ class QNetwork:
             return
         in_channels = self.num_codes
         for index, out_channels in enumerate(self.conv_channels, start=1):
-            conv = Conv2d(in_channels, out_channels, rng, dtype=self.dtype)
+            conv = Conv2d(in_channels, out_channels, rng, dtype=self.dtype, input_gradient=index > 1)
             relu = ReLU()
             self.conv_layers += [conv, relu]
             in_text = shape_text((in_channels, height, width))
