@@ -3,21 +3,10 @@
 import numpy as np
 import pytest
 
+from gradient_check import numerical_gradient
 from retro_gamer.nn.layers import CodeLinear, Conv2d, Flatten, Linear, ReLU, one_hot, sum_groups
 
 
-def numerical_gradient(loss_of, array, indices=None, step=1e-6):
-    """Central differences of loss_of() with respect to entries of ``array`` (changed in place)."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape) if indices is None else indices:
-        saved = array[index]
-        array[index] = saved + step
-        loss_up = loss_of()
-        array[index] = saved - step
-        loss_down = loss_of()
-        array[index] = saved
-        grad[index] = (loss_up - loss_down) / (2 * step)
-    return grad
 
 
 def assert_close(analytic, numeric):

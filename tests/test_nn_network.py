@@ -3,21 +3,9 @@
 import numpy as np
 import pytest
 
+from gradient_check import numerical_gradient
 from retro_gamer.errors import CheckpointError
 from retro_gamer.nn import Linear, QNetwork, one_hot
-
-
-def numerical_gradient(loss_of, array, step=1e-6):
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + step
-        loss_up = loss_of()
-        array[index] = saved - step
-        loss_down = loss_of()
-        array[index] = saved
-        grad[index] = (loss_up - loss_down) / (2 * step)
-    return grad
 
 
 def random_codes(rng, batch, board_shape, num_codes, occupied):
