@@ -449,7 +449,8 @@ def train(run_dir):
         where = f"The latest checkpoint is {latest[-1].name}" if latest else "No checkpoint was saved yet"
         print(f"\nStopped. {where}; run 'retro-gamer train {shown}' to resume.", file=sys.stderr)
         return 130
-    bar.close()
+    finally:
+        bar.close()  # before any error message, so the bar's line is finished
     if stop_requested.requested:
         latest = checkpoints.list_checkpoints(run_dir)[-1]
         print(f"Stopped. Saved {latest.name}; run 'retro-gamer train {shown}' to resume.", file=sys.stderr)
