@@ -56,6 +56,7 @@ from retro_gamer.errors import ObservationError
 
 # The kinds of Python value that count as one number in game.state.
 NUMBER_TYPES = (int, float, np.integer, np.floating)
+PLAIN_NUMBER_TYPES = {int, float, bool}
 
 # Codes are single bytes: code 0 (empty), the characters, and the edge code.
 MAX_CHARACTERS = 254
@@ -265,7 +266,9 @@ class Observer:
                 "and every agent's character must be exactly one character."
             )
         codes = cells.translate(self.codes_by_code_point).encode("latin-1")
-        return np.frombuffer(bytearray(codes), dtype=np.uint8).reshape(len(row_strings), width)
+        # A view of the bytes (read-only, which is all anyone needs: the
+        # replay memory copies it into its own arrays).
+        return np.frombuffer(codes, dtype=np.uint8).reshape(len(row_strings), width)
 
     def find_player(self, game) -> tuple[int, int]:
         """The player's ``(x, y)``; where it was last seen if it has left the game."""
@@ -288,7 +291,11 @@ class Observer:
             return NO_STATE
         values = []
         for key, size in self.layout.state_keys:
-            numbers = numbers_in(game.state.get(key))
+            value = game.state.get(key)
+            if size == 1 and type(value) in PLAIN_NUMBER_TYPES:
+                values.append(value)  # the common case, checked in one step
+                continue
+            numbers = numbers_in(value)
             if numbers is None or len(numbers) != size:
                 raise self.state_error(key, game.state, f"on turn {game.turn_number}")
             values.extend(numbers)
