@@ -147,6 +147,8 @@ def build_parser():
     play.add_argument("--checkpoint", metavar="NAME", help="e.g. ep_0100 (default: the latest)")
     play.add_argument("--framerate", type=_positive_int, metavar="N", help="turns per second (default: the game's)")
     play.add_argument("--episodes", type=_positive_int, default=1, metavar="N", help="games to play in a row (default: 1)")
+    play.add_argument("--seed", type=int, metavar="N",
+                      help="play the same games as 'evaluate --seed N' (default: new games each time)")
     play.set_defaults(run=run_play)
 
     info = commands.add_parser(
@@ -218,7 +220,7 @@ def run_play(args):
     from retro_gamer.play import command_play
 
     return command_play(args.run_dir, checkpoint=args.checkpoint, framerate=args.framerate,
-                        episodes=args.episodes)
+                        episodes=args.episodes, seed=args.seed)
 
 
 def run_info(args):

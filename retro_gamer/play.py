@@ -49,6 +49,7 @@ import numpy as np
 
 from retro_gamer.environment import Environment
 from retro_gamer.errors import ConfigError, TerminalTooSmall
+from retro_gamer.evaluate import seed_game
 from retro_gamer.policy import load_policy
 from retro_gamer.terminal import REVERSE_VIDEO, Canvas, Painter, Screen, color_codes, style_of
 
@@ -63,7 +64,7 @@ PAUSE_BETWEEN_GAMES = 2.0  # seconds the final frame of a game stays before the 
 QUIT_KEYS = ("enter", "escape")
 
 
-def command_play(run_dir, checkpoint=None, framerate=None, episodes=1):
+def command_play(run_dir, checkpoint=None, framerate=None, episodes=1, seed=None):
     """``retro-gamer play``: watch the policy of a checkpoint play ``episodes`` games.
 
     Returns the exit code, 0. Ctrl-C raises KeyboardInterrupt once the terminal
@@ -72,11 +73,11 @@ def command_play(run_dir, checkpoint=None, framerate=None, episodes=1):
     screen = Screen()
     policy = load_policy(run_dir, checkpoint)
     environment = Environment(policy.source.factory, policy.actions, policy.reward_key)
-    watch(policy, environment, screen, framerate, episodes, policy.max_turns)
+    watch(policy, environment, screen, framerate, episodes, policy.max_turns, seed)
     return 0
 
 
-def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=None):
+def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=None, seed=None):
     """Let ``policy`` play ``episodes`` games of ``environment`` on ``screen``.
 
     ``policy`` is anything with ``actions``, ``checkpoint_name``, ``reward_key``,
@@ -84,19 +85,21 @@ def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=Non
     ``greedy_action(board_codes, state_values)``; ``framerate`` (turns per
     second) overrides the game's own; ``max_turns`` ends a game that runs too
     long, as in training. The terminal must fit the board before the screen
-    changes at all (TerminalTooSmall otherwise).
+    changes at all (TerminalTooSmall otherwise). With a ``seed``, game i is
+    the game i that ``retro-gamer evaluate --seed`` plays, so two checkpoints
+    can be watched on the same game.
     """
     if framerate is not None and framerate <= 0:
         raise ConfigError(f"--framerate must be a positive number of turns per second, not {framerate}.")
     if episodes < 1:
         raise ConfigError(f"--episodes must be at least 1, not {episodes}.")
-    environment.reset()
+    start_game(environment, seed, 0)
     check_terminal_size(screen.size(), environment.game.board_size, len(state_lines(environment.game)))
     watcher = Watcher(screen, action_labels(policy.actions), policy.checkpoint_name, episodes)
     with screen:
         for episode in range(1, episodes + 1):
             if episode > 1:
-                environment.reset()
+                start_game(environment, seed, episode - 1)
             seconds_per_turn = 1 / (framerate or environment.game.framerate)
             readout = play_episode(policy, environment, watcher, episode, seconds_per_turn, max_turns)
             if readout is None:
@@ -106,6 +109,13 @@ def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=Non
             watcher.show(environment.game, environment.board_characters, readout)
             if wait_for_quit(screen, None if last_game else PAUSE_BETWEEN_GAMES):
                 return
+
+
+def start_game(environment, seed, game_index):
+    """A new game; seeded like evaluate's game ``game_index`` when a seed is given."""
+    if seed is not None:
+        seed_game(seed, game_index)
+    environment.reset()
 
 
 @dataclass

@@ -562,3 +562,24 @@ def test_cli_play_stopped_by_a_signal_gives_the_terminal_back(run_in_pty, traine
     assert child.wait(5) == exit_code, child.output
     assert "\x1b[?25h\x1b[?1049l" in child.output and "Traceback" not in child.output
     assert child.modes_now() == child.modes_before
+
+
+def test_a_seed_shows_the_games_that_evaluate_plays():
+    """play --seed N starts game i exactly like evaluate --seed N's game i."""
+    from retro_gamer.evaluate import seed_game
+
+    def first_frame(seed):
+        screen = FakeScreen(keys=["escape"])
+        watch(FakePolicy(), snake_environment(), screen, framerate=1000, seed=seed)
+        return screen.written[0]
+
+    assert first_frame(3) == first_frame(3)
+    assert first_frame(3) != first_frame(4)
+    seed_game(3, 0)
+    environment = snake_environment()
+    environment.reset()
+    apple = environment.game.get_agent_by_name("Apple").position
+    screen = FakeScreen(keys=["escape"])
+    played = snake_environment()
+    watch(FakePolicy(), played, screen, framerate=1000, seed=3)
+    assert played.turn == 0 and played.game.get_agent_by_name("Apple").position == apple
