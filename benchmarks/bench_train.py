@@ -82,7 +82,7 @@ def random_play(turns=20000):
                 environment.reset()
                 observer.start_episode(environment.game)
             _, done = environment.step(random.randrange(5))
-            observer.encode(environment.game, environment.board_characters)
+            observer.encode(environment.game, environment.drawn_cells)
         results[name] = turns / (time.perf_counter() - started)
     return results
 

@@ -6,8 +6,17 @@ whether the episode is over. A retro game runs its own loop with a keyboard
 and a terminal; for training it gets two stand-ins instead:
 
 * ``ProgrammaticInput``: the key the agent chose is "pressed" for one turn;
-* ``HeadlessView``: the board is drawn into ``board_characters`` (a list of
-  rows, ``board_characters[y][x]``, ``' '`` where empty) instead of a screen.
+* ``BoardView``: instead of a screen, the board is drawn into a list of the
+  cells that hold something, ``drawn_cells = [(x, y, character), ...]``.
+
+retro-games ships a ``HeadlessView`` that draws every turn into a full list
+of rows of characters (``board_characters[y][x]``, ``' '`` where empty).
+Most of a Snake board is empty, and building those rows cost a third of the
+game's turn; the agent's observation then had to read all of them back.
+``BoardView`` draws the same characters (the top agent of each occupied
+cell, by ``z``, exactly as ``HeadlessView`` chooses it) but keeps only the
+occupied cells; ``board_characters`` is rebuilt from them only when someone
+asks (``play``'s screen, discovering a game's characters).
 
 Actions are numbered ``0 .. len(actions)``: action ``i < len(actions)``
 presses ``actions[i]``; the last action, ``len(actions)``, presses nothing
@@ -23,10 +32,49 @@ episodes repeat.
 
 import numpy as np
 from retro.input import ProgrammaticInput
-from retro.views.headless import HeadlessView
+from retro.views._util import get_agent_character  # what HeadlessView draws in a cell
 
 from retro_gamer.errors import GameError
 from retro_gamer.games import game_crashed, new_game
+
+
+def z_order(agent) -> int:
+    """Which agent is drawn when several share a cell: the highest ``z``."""
+    return getattr(agent, "z", 0) or 0
+
+
+class BoardView:
+    """A retro-games view that keeps the drawn cells instead of a screen.
+
+    After every turn, ``drawn_cells`` lists ``(x, y, character)`` for each
+    occupied cell, and ``board_size`` is ``(width, height)``.
+    """
+
+    def __init__(self):
+        self.drawn_cells = []
+        self.board_size = (0, 0)
+
+    def on_game_start(self, game) -> None:
+        self.drawn_cells = []
+        self.board_size = game.board_size
+
+    def render(self, game) -> None:
+        self.board_size = game.board_size
+        drawn_cells = []
+        for (x, y), agents in game.get_agents_by_position().items():
+            top = agents[0] if len(agents) == 1 else max(agents, key=z_order)
+            drawn_cells.append((x, y, get_agent_character(top, (x, y))))
+        self.drawn_cells = drawn_cells
+
+    @property
+    def board_characters(self) -> list[list[str]]:
+        """The whole board as rows of characters: ``board_characters[y][x]``."""
+        width, height = self.board_size
+        board = [[" "] * width for _ in range(height)]
+        for x, y, character in self.drawn_cells:
+            if 0 <= x < width and 0 <= y < height:
+                board[y][x] = character
+        return board
 
 
 class Environment:
@@ -50,6 +98,11 @@ class Environment:
         self.reward_value = 0.0
 
     @property
+    def drawn_cells(self) -> list[tuple[int, int, str]]:
+        """The occupied cells after the last turn: ``(x, y, character)``."""
+        return self.view.drawn_cells
+
+    @property
     def board_characters(self) -> list[list[str]]:
         """The board after the last turn: ``board_characters[y][x]``."""
         return self.view.board_characters
@@ -63,7 +116,7 @@ class Environment:
         """Start a new episode with a new game from the factory."""
         self.game = new_game(self.factory)
         self.keyboard = ProgrammaticInput()
-        self.view = HeadlessView()
+        self.view = BoardView()
         self.game.input_source = self.keyboard
         self.game.view = self.view
         self.turn = 0
@@ -127,17 +180,12 @@ def discover_characters(
     """
     environment = Environment(factory, actions)
     environment.reset()
-    seen = set(all_characters(environment.board_characters))
+    seen = {character for _, _, character in environment.drawn_cells}
     for _ in range(turns):
         if environment.done:
             environment.reset()
-            seen.update(all_characters(environment.board_characters))
+            seen.update(character for _, _, character in environment.drawn_cells)
         environment.step(int(rng.integers(environment.num_actions)))
-        seen.update(all_characters(environment.board_characters))
+        seen.update(character for _, _, character in environment.drawn_cells)
     seen.discard(" ")
     return sorted(seen)
-
-
-def all_characters(board_characters) -> str:
-    """Every cell of a board, row after row, as one string."""
-    return "".join(["".join(row) for row in board_characters])

@@ -106,7 +106,7 @@ def evaluate_policy(choose_action, factory, actions, reward_key, observer, episo
         observer.start_episode(environment.game)
         total_reward, turns, done = 0.0, 0, False
         while not done and turns < max_turns:
-            board_codes, state_values = observer.encode(environment.game, environment.board_characters)
+            board_codes, state_values = observer.encode(environment.game, environment.drawn_cells)
             reward, done = environment.step(choose_action(board_codes, state_values))
             total_reward += reward
             turns += 1

@@ -20,26 +20,29 @@ needs numbers of a fixed shape, so an ``Observer`` turns one turn into:
   from ``game.state``, in order. A key may hold a number (1 value) or a
   fixed-length list of numbers (that many values).
 
-Looking characters up without a loop. A Python loop over every cell costs
-more than the game's whole turn, so the rows are joined into one string and
-``str.translate`` (a loop in C) replaces every character by the character
-whose number is its code::
+Only the occupied cells are looked at. The environment's view lists the
+cells that hold something, ``drawn_cells = [(x, y, character), ...]``: on a
+Snake board a handful out of 512. Encoding starts from a blank board (code
+0 everywhere: a copy of a ready-made array) and writes the code of each
+occupied cell::
 
-      codes_by_code_point[ord(character)] = code   (a defaultdict: 0 if absent)
-      "".join(rows).translate(codes_by_code_point)  ->  "\\x00\\x00\\x03\\x01..."
+      board_codes[y, x] = codes_by_character[character]
 
-Every code is below 256, so encoding that string as Latin-1 gives exactly one
-byte per cell, which numpy reads as the ``uint8`` codes. Any character works,
-'█' (code point 9608) or an emoji included: only its code point is looked up.
+A loop over every cell of the board would cost more than the game's whole
+turn; this loop is as long as the list of things on the board. Any
+character works, '█' or an emoji included: it is a dictionary key.
 
 The egocentric window. With ``egocentric = true`` the agent sees only the
 ``(2r + 1) x (2r + 1)`` cells around the player at ``(x, y)``: rows
-``y - r .. y + r`` and columns ``x - r .. x + r``. A padded board, ``r`` cells
-wider on every side and filled with the edge code, makes this a plain slice:
-board cell ``(x, y)`` sits at padded ``(x + r, y + r)``, so the window is
-``padded[y : y + 2r + 1, x : x + 2r + 1]``. Cells past the board's edge carry
-the edge code, never "empty": the agent must see the wall it would hit.
-Only the board cells inside the window are looked up and copied in each turn.
+``y - r .. y + r`` and columns ``x - r .. x + r``. A blank padded board,
+``r`` cells wider on every side, holds the edge code in its padding and 0
+inside. Board cell ``(x, y)`` sits at padded ``(x + r, y + r)``, so the
+blank window is a plain slice, ``padded[y : y + 2r + 1, x : x + 2r + 1]``,
+with the edge code already in every cell past the board's edge (never
+"empty": the agent must see the wall it would hit). Then each occupied cell
+that falls inside the window is written at row ``cy - (y - r)``, column
+``cx - (x - r)``. The whole board is the same thing with ``r = 0`` and a
+window the size of the board.
 
 The network's input size is fixed when training begins, so the number of
 values of every observed key is fixed too: declared in
@@ -47,7 +50,6 @@ values of every observed key is fixed too: declared in
 start of every episode (and every turn, for free, while reading them).
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,16 +155,18 @@ class Observer:
                 f"character_set has {len(self.character_set)} characters; at most "
                 f"{MAX_CHARACTERS} fit in the one-byte codes. Keep only those the agent needs."
             )
-        # Code point -> code; a character not in the set reads as 0 (empty).
-        self.codes_by_code_point = defaultdict(
-            int, {ord(character): code for code, character in enumerate(self.character_set, 1)}
-        )
+        # Character -> code. Characters found on the board but not in the set
+        # are added with code 0 (empty) the first time they are seen.
+        self.codes_by_character = {character: code for code, character in enumerate(self.character_set, 1)}
         self.edge_code = len(self.character_set) + 1
         self.player_position = None
         self.known_layout = None
-        if self.egocentric:
-            padded_shape = (self.board_height + 2 * self.radius, self.board_width + 2 * self.radius)
-            self.padded_board = np.full(padded_shape, self.edge_code, dtype=np.uint8)
+        # The blank board: 0 (empty) on the board, the edge code in the padding.
+        self.padding = self.radius if self.egocentric else 0
+        padding = self.padding
+        padded_shape = (self.board_height + 2 * padding, self.board_width + 2 * padding)
+        self.blank_board = np.full(padded_shape, self.edge_code, dtype=np.uint8)
+        self.blank_board[padding : padding + self.board_height, padding : padding + self.board_width] = 0
 
     @property
     def layout(self) -> ObservationLayout:
@@ -216,59 +220,54 @@ class Observer:
                 )
             self.player_position = player.position
 
-    def encode(self, game, board_characters) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, game, drawn_cells) -> tuple[np.ndarray, np.ndarray]:
         """One turn as ``(board_codes, state_values)``.
 
+        drawn_cells: the occupied cells, ``(x, y, character)`` (see
+            ``environment.BoardView``).
         board_codes: uint8 ``(height, width)`` (``(0, 0)`` without a board).
         state_values: float32 ``(state_size,)``.
         """
         if not self.board:
             board_codes = NO_BOARD
         elif self.egocentric:
-            board_codes = self.encode_window(game, board_characters)
+            x, y = self.find_player(game)
+            side = 2 * self.radius + 1
+            board_codes = self.codes_in_view(drawn_cells, x - self.radius, y - self.radius, side, side)
         else:
-            board_codes = self.encode_board(board_characters)
+            board_codes = self.codes_in_view(drawn_cells, 0, 0, self.board_width, self.board_height)
         return board_codes, self.read_state(game)
 
-    def encode_board(self, board_characters) -> np.ndarray:
-        """Codes of the whole board, shape ``(board_height, board_width)``."""
-        row_strings = ["".join(row) for row in board_characters]
-        return self.look_up_codes(row_strings, self.board_width)
+    def codes_in_view(self, drawn_cells, left, top, width, height) -> np.ndarray:
+        """Codes of the cells in columns ``left .. left + width - 1`` and rows
+        ``top .. top + height - 1`` of the board, shape ``(height, width)``.
 
-    def encode_window(self, game, board_characters) -> np.ndarray:
-        """Codes of the ``(2r + 1) x (2r + 1)`` cells centred on the player.
-
-        Only the board cells inside the window are looked up. When they fill
-        the whole window (the player is at least r cells from every edge) they
-        are the answer; otherwise they are copied into the padded board, whose
-        padding keeps the edge code, and the window is sliced from it.
+        The rectangle may reach up to ``padding`` cells past the board's edge.
         """
-        x, y = self.find_player(game)
-        radius = self.radius
-        top, bottom = max(y - radius, 0), min(y + radius + 1, self.board_height)
-        left, right = max(x - radius, 0), min(x + radius + 1, self.board_width)
-        row_strings = ["".join(row[left:right]) for row in board_characters[top:bottom]]
-        inside_codes = self.look_up_codes(row_strings, right - left)
-        if inside_codes.shape == (2 * radius + 1, 2 * radius + 1):
-            return inside_codes  # the window lies inside the board: no edge to add
-        padded_rows = slice(radius + top, radius + bottom)
-        padded_columns = slice(radius + left, radius + right)
-        self.padded_board[padded_rows, padded_columns] = inside_codes
-        return self.padded_board[y : y + 2 * radius + 1, x : x + 2 * radius + 1].copy()
+        padding = self.padding
+        board_codes = self.blank_board[
+            top + padding : top + padding + height, left + padding : left + padding + width
+        ].copy()
+        codes_by_character = self.codes_by_character
+        for x, y, character in drawn_cells:
+            row, column = y - top, x - left
+            if 0 <= row < height and 0 <= column < width:
+                code = codes_by_character.get(character)
+                if code is None:
+                    code = self.unknown_character_code(character, x, y)
+                board_codes[row, column] = code
+        return board_codes
 
-    def look_up_codes(self, row_strings, width) -> np.ndarray:
-        """Codes of equally long rows of characters, shape ``(len(row_strings), width)``."""
-        cells = "".join(row_strings)
-        if len(cells) != len(row_strings) * width:
+    def unknown_character_code(self, character, x, y) -> int:
+        """Code 0 (empty) for a character outside character_set, remembered;
+        an error for a "character" that is not exactly one character."""
+        if not isinstance(character, str) or len(character) != 1:
             raise ObservationError(
-                f"the board has rows of {[len(row) for row in row_strings]} characters where "
-                f"{width} were expected: board_size is {self.board_width}x{self.board_height} "
-                "and every agent's character must be exactly one character."
+                f"the agent drawn at {(x, y)} has the character {character!r}: every agent's "
+                "character must be exactly one character (one board cell each)."
             )
-        codes = cells.translate(self.codes_by_code_point).encode("latin-1")
-        # A view of the bytes (read-only, which is all anyone needs: the
-        # replay memory copies it into its own arrays).
-        return np.frombuffer(codes, dtype=np.uint8).reshape(len(row_strings), width)
+        self.codes_by_character[character] = 0
+        return 0
 
     def find_player(self, game) -> tuple[int, int]:
         """The player's ``(x, y)``; where it was last seen if it has left the game."""

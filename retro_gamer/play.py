@@ -137,7 +137,7 @@ def play_episode(policy, environment, watcher, episode, seconds_per_turn, max_tu
     episode_reward = 0.0
     while True:
         turn_started = time.perf_counter()
-        board_codes, state_values = policy.observer.encode(environment.game, environment.board_characters)
+        board_codes, state_values = policy.observer.encode(environment.game, environment.drawn_cells)
         q_values = policy.q_values(board_codes, state_values)
         chosen_action = policy.greedy_action(board_codes, state_values)
         readout = Readout(episode, turn, episode_reward, q_values, chosen_action)

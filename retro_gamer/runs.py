@@ -88,7 +88,7 @@ def _check_observation(settings, source):
     environment.reset()
     observer = make_observer(settings)
     observer.start_episode(environment.game)
-    observer.encode(environment.game, environment.board_characters)
+    observer.encode(environment.game, environment.drawn_cells)
 
 
 # --- info ----------------------------------------------------------------------

@@ -136,7 +136,7 @@ class Trainer:
         environment, observer = self.environment, self.observer
         window = NStepWindow(settings["n_step"], settings["gamma"], self.memory)
         self._reset(episode)
-        board, state_values = observer.encode(environment.game, environment.board_characters)
+        board, state_values = observer.encode(environment.game, environment.drawn_cells)
         episode_reward, game_over, turn = 0.0, False, 0
         for turn in range(1, settings["max_turns_per_episode"] + 1):
             if progress.total_turns < settings["exploration_turns"]:
@@ -144,7 +144,7 @@ class Trainer:
             else:
                 action = agent.act(board, state_values, progress.epsilon)
             reward, game_over = self._step(action, episode)
-            next_board, next_state_values = observer.encode(environment.game, environment.board_characters)
+            next_board, next_state_values = observer.encode(environment.game, environment.drawn_cells)
             window.add(board, state_values, action, reward, next_board, next_state_values, game_over)
             progress.total_turns += 1
             progress.largest_reward = max(progress.largest_reward, abs(reward))

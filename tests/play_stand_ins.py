@@ -22,7 +22,7 @@ class AppleObserver:
     def start_episode(self, game):
         self.started = True
 
-    def encode(self, game, board_characters):
+    def encode(self, game, drawn_cells):
         apple_direction = [game.state["apple_dx"], game.state["apple_dy"]]
         return np.zeros((1, 1), np.uint8), np.array(apple_direction, np.float32)
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retro.views.headless import HeadlessView
+
 from retro_gamer.environment import Environment, discover_characters
 from retro_gamer.errors import GameCrashed, GameError
 from retro_gamer.games import load_game
@@ -221,3 +223,45 @@ def test_the_first_board_shows_agents_where_create_game_left_them():
         apples = [(x, y) for y, row in enumerate(environment.board_characters)
                   for x, character in enumerate(row) if character == "@"]
         assert apples == [(apple_x, apple_y)]
+
+
+# ---------------------------------------------------------------- BoardView against retro's HeadlessView
+
+
+@pytest.mark.parametrize("game_spec", ["retro.examples.snake", "retro.examples.nav", "retro.examples.beast",
+                                       str(GAMES / "walker.py"), str(GAMES / "layered.py")])
+def test_board_view_draws_what_retros_headless_view_draws(game_spec):
+    """Same game, same turns: our drawn cells give exactly HeadlessView's rows."""
+    source = load_game(game_spec)
+    actions = source.description.get("actions", ARROWS)
+    environment = Environment(source, actions, None)
+    rng = np.random.default_rng(0)
+    random.seed(0)
+    headless = HeadlessView()
+    compared = 0
+    while compared < 300:
+        environment.reset()
+        while not environment.done and environment.turn < 150:
+            headless.render(environment.game)
+            assert environment.board_characters == headless.board_characters
+            occupied = {(x, y) for x, y, _ in environment.drawn_cells}
+            assert len(occupied) == len(environment.drawn_cells)  # each cell listed once
+            compared += 1
+            environment.step(int(rng.integers(environment.num_actions)))
+
+
+def test_the_top_agent_by_z_is_drawn_and_big_agents_fill_their_cells():
+    environment = Environment(load_game(str(GAMES / "layered.py")), ARROWS, "score")
+    environment.reset()
+    assert board_text(environment) == [
+        "@     ",
+        " #=   ",
+        " %    ",
+        "    ~ ",
+        "      ",
+    ]
+    for action in [DOWN, RIGHT, RIGHT]:  # onto the crate's '=' cell
+        environment.step(action)
+    assert board_text(environment)[1] == " #@   "
+    cells = {(x, y): character for x, y, character in environment.drawn_cells}
+    assert cells[(3, 2)] == " " and cells[(3, 1)] == " "  # crate cells without a character

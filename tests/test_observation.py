@@ -53,6 +53,12 @@ def reference_window(board_characters, character_set, center, radius):
     return window
 
 
+def drawn_cells_of(board_characters):
+    """The occupied cells of a board written as rows, as BoardView lists them."""
+    return [(x, y, character) for y, row in enumerate(board_characters)
+            for x, character in enumerate(row) if character != " "]
+
+
 def fake_game(state=None, player_position=None):
     """Just what encode() reads from a game: its state, turn and named agents."""
     agents = {} if player_position is None else {"hero": SimpleNamespace(position=player_position)}
@@ -83,7 +89,7 @@ def test_codes_match_the_reference_cell_by_cell(spec, character_set):
         environment.reset()
         observer.start_episode(environment.game)
         while not environment.done and environment.turn < 60:
-            board_codes, state_values = observer.encode(environment.game, environment.board_characters)
+            board_codes, state_values = observer.encode(environment.game, environment.drawn_cells)
             assert board_codes.dtype == np.uint8
             width, height = environment.game.board_size
             assert board_codes.shape == (height, width)
@@ -115,7 +121,7 @@ def test_a_grown_snake_has_body_codes():
     character_set = ["@", "*", ">", "<", "^", "v"]
     observer = Observer(character_set, game.board_size)
     observer.start_episode(game)
-    board_codes, _ = observer.encode(game, environment.board_characters)
+    board_codes, _ = observer.encode(game, environment.drawn_cells)
     assert (board_codes == 2).sum() == 1  # one body segment
     assert board_codes[5, 7] == 3  # the head, '>'
     np.testing.assert_array_equal(board_codes, reference_codes(environment.board_characters, character_set))
@@ -131,7 +137,7 @@ def test_random_boards_with_any_characters_match_the_reference(data):
                                min_size=height, max_size=height))
     character_set = data.draw(st.lists(st.sampled_from(["@", "*", "é", "█", "中", "🐍"]), unique=True))
     observer = Observer(character_set, (width, height))
-    board_codes, _ = observer.encode(fake_game(), board)
+    board_codes, _ = observer.encode(fake_game(), drawn_cells_of(board))
     np.testing.assert_array_equal(board_codes, reference_codes(board, character_set))
 
 
@@ -150,7 +156,7 @@ def test_random_egocentric_windows_match_the_reference(data):
                         egocentric_player="hero", egocentric_radius=radius)
     game = fake_game(player_position=center)
     observer.start_episode(game)
-    board_codes, _ = observer.encode(game, board)
+    board_codes, _ = observer.encode(game, drawn_cells_of(board))
     np.testing.assert_array_equal(board_codes, reference_window(board, character_set, center, radius))
 
 
@@ -158,14 +164,14 @@ def test_characters_above_the_largest_known_one_read_as_empty():
     # '█' is U+2588; every character after it, up to far beyond, is unknown.
     unknown = [chr(code_point) for code_point in range(0x2589, 0x2589 + 4000)] + ["🐍", "\U0010ffff"]
     observer = Observer(["@", "█"], (len(unknown), 1))
-    board_codes, _ = observer.encode(fake_game(), [unknown])
+    board_codes, _ = observer.encode(fake_game(), drawn_cells_of([unknown]))
     assert not board_codes.any()
 
 
 def test_a_cell_holding_more_than_one_character_is_an_error():
     observer = Observer(["@"], (2, 2))
     with pytest.raises(ObservationError, match="exactly one character"):
-        observer.encode(fake_game(), [["@", "ab"], [" ", " "]])
+        observer.encode(fake_game(), drawn_cells_of([["@", "ab"], [" ", " "]]))
 
 
 # ---------------------------------------------------------------- egocentric windows on a real game
@@ -200,7 +206,7 @@ def test_egocentric_windows_at_corners_and_edges(moves, position, radius):
     observer = Observer(character_set, (6, 4), egocentric=True, egocentric_player="walker",
                         egocentric_radius=radius)
     observer.start_episode(environment.game)
-    window, _ = observer.encode(environment.game, environment.board_characters)
+    window, _ = observer.encode(environment.game, environment.drawn_cells)
     side = 2 * radius + 1
     assert window.shape == (side, side) and window.dtype == np.uint8
     np.testing.assert_array_equal(
@@ -220,12 +226,12 @@ def test_the_window_follows_the_player_and_is_a_copy():
     observer = Observer(["@", "█"], (6, 4), egocentric=True, egocentric_player="walker",
                         egocentric_radius=1)
     observer.start_episode(environment.game)
-    first, _ = observer.encode(environment.game, environment.board_characters)
+    first, _ = observer.encode(environment.game, environment.drawn_cells)
     kept = first.copy()
     environment.step(RIGHT)
     environment.step(RIGHT)
     environment.step(UP)  # now at (4, 1): the wall at (5, 0) and (5, 1) is to the right
-    second, _ = observer.encode(environment.game, environment.board_characters)
+    second, _ = observer.encode(environment.game, environment.drawn_cells)
     np.testing.assert_array_equal(first, kept)
     np.testing.assert_array_equal(second, [[0, 0, 2], [0, 1, 2], [0, 0, 0]])
 
@@ -241,7 +247,7 @@ def test_snake_window_shows_the_wall_as_edge():
                         observe_state=["apple_dx", "apple_dy"])
     observer.start_episode(environment.game)
     while not environment.done:
-        window, state_values = observer.encode(environment.game, environment.board_characters)
+        window, state_values = observer.encode(environment.game, environment.drawn_cells)
         np.testing.assert_array_equal(
             window,
             reference_window(environment.board_characters, source.description["character_set"],
@@ -263,10 +269,10 @@ def test_a_player_that_leaves_the_game_keeps_the_window_where_it_was():
     observer = Observer(["a", "b"], (4, 3), egocentric=True, egocentric_player="hero",
                         egocentric_radius=1)
     observer.start_episode(game)
-    before, _ = observer.encode(game, board)
+    before, _ = observer.encode(game, drawn_cells_of(board))
     del game.agents_by_name["hero"]
     board[1][2] = " "
-    after, _ = observer.encode(game, board)
+    after, _ = observer.encode(game, drawn_cells_of(board))
     np.testing.assert_array_equal(before, [[2, 0, 0], [0, 1, 0], [0, 0, 0]])
     np.testing.assert_array_equal(after, [[2, 0, 0], [0, 0, 0], [0, 0, 0]])
 
@@ -288,7 +294,7 @@ def test_no_board():
     environment = walker_at(Environment(load_game(str(GAMES / "walker.py")), ARROWS, "score"), [RIGHT])
     observer = Observer(["@"], (6, 4), board=False, observe_state=["score"])
     observer.start_episode(environment.game)
-    board_codes, state_values = observer.encode(environment.game, environment.board_characters)
+    board_codes, state_values = observer.encode(environment.game, environment.drawn_cells)
     assert board_codes.shape == (0, 0) and board_codes.dtype == np.uint8
     np.testing.assert_array_equal(state_values, [2.0])
     assert observer.layout.board_shape is None
@@ -309,12 +315,12 @@ def test_numbers_bools_and_lists_are_appended_in_order():
     observer.start_episode(environment.game)
     assert observer.layout.state_keys == (("vec", 3), ("speed", 1), ("alive", 1))
     assert observer.layout.state_size == 5
-    _, state_values = observer.encode(environment.game, environment.board_characters)
+    _, state_values = observer.encode(environment.game, environment.drawn_cells)
     assert state_values.dtype == np.float32
     np.testing.assert_array_equal(state_values, [0, 0, 0, 0.5, 1])
     environment.step(0)
     environment.step(0)
-    _, state_values = observer.encode(environment.game, environment.board_characters)
+    _, state_values = observer.encode(environment.game, environment.drawn_cells)
     np.testing.assert_array_equal(state_values, [2, 4, 6, 0.5, 1])
 
 
@@ -374,7 +380,7 @@ def test_a_length_that_changes_during_an_episode():
     observer.start_episode(environment.game)
     environment.step(0)
     with pytest.raises(ObservationError) as caught:
-        observer.encode(environment.game, environment.board_characters)
+        observer.encode(environment.game, environment.drawn_cells)
     assert "'trail' has 2 values on turn 2" in str(caught.value)
 
 
@@ -384,7 +390,7 @@ def test_a_key_that_disappears_during_an_episode():
     observer.start_episode(environment.game)
     del environment.game.state["score"]
     with pytest.raises(ObservationError, match="'score' is missing from game.state on turn 0"):
-        observer.encode(environment.game, environment.board_characters)
+        observer.encode(environment.game, environment.drawn_cells)
 
 
 def test_layout_needs_the_first_episode_for_undeclared_sizes():
