@@ -107,6 +107,30 @@ def to_fraction(value: float, low: float, high: float) -> float:
     return (value - low) / (high - low)
 
 
+def nice_ticks(low: float, high: float, about: int = 5) -> list[float]:
+    """Round values between low and high for axis ticks, about ``about`` of them.
+
+    The step between ticks is 1, 2 or 5 times a power of ten: of those, the
+    one that cuts the range into the number of intervals closest to
+    ``about``. The ticks are the multiples of the step that fall in
+    [low, high]: 0..1000 gives 0, 200, ..., 1000; 16..140 gives 20, 40, ...,
+    140; -31.4..9.0 gives -30, -20, -10, 0.
+    """
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return []
+    span = high - low
+    power = math.floor(math.log10(span / about))
+    candidates = [multiple * 10.0 ** exponent
+                  for exponent in (power - 1, power, power + 1) for multiple in (1, 2, 5)]
+    step = min(candidates, key=lambda candidate: abs(span / candidate - about))
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    # Rounding to two digits below the step trims float noise such as
+    # 0.30000000000000004.
+    digits = max(0, 2 - math.floor(math.log10(step)))
+    return [round(index * step, digits) for index in range(first, last + 1)]
+
+
 def format_axis_value(value: float) -> str:
     """A short label: whole numbers as integers, others with 4 significant digits."""
     if not math.isfinite(value):
@@ -309,7 +333,7 @@ SVG_PANEL_HEIGHT = 240
 SVG_MARGIN = {"left": 80, "right": 24, "top": 34, "bottom": 46}
 SVG_LEGEND_ROW = 20
 SVG_COLORS = ("#0077bb", "#ee7733", "#009988", "#cc3311", "#33bbee", "#ee3377", "#555555")
-SVG_TICKS = 5
+SVG_TICKS = 5  # about this many ticks on each axis
 SVG_MAX_DOTS = 200  # beyond this many checkpoints the dots would merge into a thick line
 
 
@@ -371,22 +395,20 @@ def svg_panel(title: str, series, colors: list[str], top: float) -> list[str]:
         f'<rect class="plot-area" x="{left}" y="{svg_number(plot_top)}"'
         f' width="{plot_width}" height="{plot_height}" fill="none" stroke="black"/>',
     ]
-    for tick in range(SVG_TICKS):
-        fraction = tick / (SVG_TICKS - 1)
-        episode = x_span[0] + fraction * (x_span[1] - x_span[0])
+    for episode in nice_ticks(*x_span, about=SVG_TICKS):
         x = svg_number(pixel_x(episode))
         bottom = svg_number(plot_top + plot_height)
         parts.append(
-            f'<line x1="{x}" y1="{bottom}" x2="{x}" y2="{svg_number(plot_top + plot_height + 5)}"'
-            f' stroke="black"/>'
+            f'<line class="x-tick" x1="{x}" y1="{bottom}" x2="{x}"'
+            f' y2="{svg_number(plot_top + plot_height + 5)}" stroke="black"/>'
             f'<text x="{x}" y="{svg_number(plot_top + plot_height + 18)}"'
-            f' text-anchor="middle">{round(episode)}</text>'
+            f' text-anchor="middle">{escape(format_axis_value(episode))}</text>'
         )
-        if finite_values(all_ys):
-            value = y_span[0] + fraction * (y_span[1] - y_span[0])
+    if finite_values(all_ys):
+        for value in nice_ticks(*y_span, about=SVG_TICKS):
             y = svg_number(pixel_y(value))
             parts.append(
-                f'<line x1="{left - 5}" y1="{y}" x2="{left + plot_width}" y2="{y}"'
+                f'<line class="y-tick" x1="{left - 5}" y1="{y}" x2="{left + plot_width}" y2="{y}"'
                 f' stroke="#dddddd"/>'
                 f'<text x="{left - 8}" y="{y}" text-anchor="end"'
                 f' dominant-baseline="middle">{escape(format_axis_value(value))}</text>'

@@ -8,11 +8,13 @@ import unicodedata
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime
 
+import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from retro_gamer import plot
+from retro_gamer.plot import nice_ticks
 from retro_gamer.errors import ConfigError, RetroGamerError
 from retro_gamer.training_log import (
     LogEntry,
@@ -324,3 +326,27 @@ def test_runs_with_the_same_folder_name_get_their_paths_as_labels(tmp_path):
     second = write_run(tmp_path / "b" / "snake", [entry(100, 2.0)])
     assert plot.run_labels([first, second]) == [first, second]
     assert plot.run_labels([first]) == ["snake"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(low=st.floats(-1e6, 1e6), width=st.floats(1e-6, 1e6))
+def test_nice_ticks_are_round_evenly_spaced_and_inside_the_range(low, width):
+    high = low + width
+    assume(width >= 1e-6 * max(1.0, abs(low)))  # a chart's range is never far narrower
+    ticks = nice_ticks(low, high)
+    assert 3 <= len(ticks) <= 9
+    assert all(low - 1e-9 * width <= tick <= high + 1e-9 * width for tick in ticks)
+    steps = np.diff(ticks)
+    np.testing.assert_allclose(steps, steps[0], rtol=1e-6)
+    mantissa = steps[0] / 10 ** math.floor(math.log10(steps[0]))
+    assert min(abs(mantissa - nice) for nice in (1, 2, 5, 10)) < 1e-6
+    # every tick is a whole multiple of the step
+    np.testing.assert_allclose(np.array(ticks) / steps[0], np.round(np.array(ticks) / steps[0]), atol=1e-6)
+
+
+def test_nice_ticks_on_a_training_log_range():
+    assert nice_ticks(0, 1000) == [0, 200, 400, 600, 800, 1000]
+    assert nice_ticks(-31.4, 9.0) == [-30, -20, -10, 0]
+    assert nice_ticks(16, 140) == [20, 40, 60, 80, 100, 120, 140]
+    assert nice_ticks(5.39, 5.71) == [5.4, 5.45, 5.5, 5.55, 5.6, 5.65, 5.7]
+    assert nice_ticks(3.0, 3.0) == []
