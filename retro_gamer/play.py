@@ -334,6 +334,9 @@ class Watcher:
 
     def show(self, game, board_characters, readout):
         """Draw one frame: the board as it is now and what the agent thinks of it."""
+        if self.screen.needs_full_redraw:  # back from Ctrl-Z: the screen was cleared
+            self.painter.forget()
+            self.screen.needs_full_redraw = False
         terminal_size = self.screen.size()
         game_lines = state_lines(game)
         panel = panel_lines(self.labels, self.checkpoint_name, self.episodes, readout)

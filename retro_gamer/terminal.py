@@ -31,7 +31,9 @@ with the previous frame and writes only the cells that changed.
 
 Whatever happens (a normal end, an error, Ctrl-C, SIGTERM), ``Screen`` gives
 the terminal back as it found it: main screen, visible cursor, echo and line
-mode.
+mode. Ctrl-Z (SIGTSTP) gives it back too before the program stops, and takes
+it again when the shell's ``fg`` continues the program; the next frame is
+then drawn whole, since the screen was the shell's in between.
 """
 
 import os
@@ -219,6 +221,11 @@ class Painter:
         self.previous_cells = None
         self.previous_size = None
 
+    def forget(self):
+        """Forget the last frame (the screen was cleared): the next paint draws everything."""
+        self.previous_cells = None
+        self.previous_size = None
+
     def visible_cell(self, cell):
         """The cell as it will look: without its style when colour is off."""
         character, style = cell
@@ -285,6 +292,8 @@ class Screen:
         self.truecolor = truecolor_supported(environment)
         self.saved_modes = None
         self.saved_sigterm_handler = None
+        self.saved_sigtstp_handler = None
+        self.needs_full_redraw = False
 
     def size(self):
         """The terminal's (columns, lines)."""
@@ -294,9 +303,9 @@ class Screen:
     def __enter__(self):
         self.saved_modes = termios.tcgetattr(self.input_fd)
         self.saved_sigterm_handler = signal.signal(signal.SIGTERM, exit_on_sigterm)
+        self.saved_sigtstp_handler = signal.signal(signal.SIGTSTP, self.suspend)
         try:
-            tty.setcbreak(self.input_fd)
-            self.write(ENTER_ALTERNATE_SCREEN + HIDE_CURSOR + CLEAR_SCREEN)
+            self.take_over()
         except BaseException:
             self.restore()
             raise
@@ -306,13 +315,38 @@ class Screen:
         self.restore()
         return False
 
-    def restore(self):
-        """Give the terminal back: default style, cursor, main screen, saved modes, SIGTERM."""
+    def take_over(self):
+        """Keys one at a time without echo; the alternate screen, cleared; no cursor."""
+        tty.setcbreak(self.input_fd)
+        self.write(ENTER_ALTERNATE_SCREEN + HIDE_CURSOR + CLEAR_SCREEN)
+
+    def give_back(self):
+        """Default style, cursor, main screen, and the modes the terminal had."""
         try:
             self.write(RESET_STYLE + SHOW_CURSOR + LEAVE_ALTERNATE_SCREEN)
         finally:
             termios.tcsetattr(self.input_fd, termios.TCSADRAIN, self.saved_modes)
+
+    def restore(self):
+        """Give the terminal back and put the signal handlers back as they were."""
+        try:
+            self.give_back()
+        finally:
             signal.signal(signal.SIGTERM, self.saved_sigterm_handler)
+            signal.signal(signal.SIGTSTP, self.saved_sigtstp_handler)
+
+    def suspend(self, signal_number, frame):
+        """SIGTSTP (Ctrl-Z): give the terminal back, stop, and take it again on ``fg``.
+
+        The program stops by sending itself SIGTSTP again with the default
+        action; ``os.kill`` returns only once the shell continues it (SIGCONT).
+        """
+        self.give_back()
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)
+        signal.signal(signal.SIGTSTP, self.suspend)
+        self.take_over()
+        self.needs_full_redraw = True
 
     def write(self, text):
         """Send text (escape sequences included) to the terminal, all of it, now."""

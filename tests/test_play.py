@@ -52,6 +52,7 @@ class FakeScreen:
         self.written = []
         self.entered = False
         self.left = False
+        self.needs_full_redraw = False
 
     def size(self):
         return self.terminal_size
@@ -465,6 +466,53 @@ def test_pty_ctrl_c_restores_the_terminal(run_in_pty):
     child.process.send_signal(signal.SIGINT)
     assert child.wait(5) != 0
     assert "\x1b[?1049l" in child.output
+    assert child.modes_now() == child.modes_before
+
+
+# Run a command the way a shell runs a job: in a process group of its own whose
+# parent is in the same session. (A stop signal to a group without such a
+# parent, an "orphaned" group, is discarded by the kernel.) Writes the job's
+# pid to the file named first, then waits for it.
+JOB_LAUNCHER = """
+import os, sys
+job = os.fork()
+if job == 0:
+    os.setpgid(0, 0)
+    os.execv(sys.argv[2], sys.argv[2:])
+with open(sys.argv[1], "w") as pid_file:
+    pid_file.write(str(job))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(job, 0)[1]))
+"""
+
+
+def process_state(pid):
+    """The state letter of /proc/<pid>/stat: R running, S sleeping, T stopped, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_pty_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(run_in_pty, tmp_path):
+    pid_file = tmp_path / "job.pid"
+    child = run_in_pty([sys.executable, "-c", JOB_LAUNCHER, str(pid_file), *play_script()])
+    assert child.read_until_shown("checkpoint  ep_0042"), child.output
+    job = int(pid_file.read_text())
+    os.kill(job, signal.SIGTSTP)
+    deadline = time.monotonic() + 5
+    while process_state(job) != "T" and time.monotonic() < deadline:
+        child.read(0.02)
+    assert process_state(job) == "T", "the job stopped"
+    child.read(0.1)
+    assert child.output.rstrip().endswith("\x1b[?25h\x1b[?1049l"), "cursor shown, main screen back"
+    assert child.modes_now() == child.modes_before, "echo and line mode back while stopped"
+    stopped_output = len(child.output)
+    os.kill(job, signal.SIGCONT)
+    child.read(0.5)
+    after_fg = child.output[stopped_output:]
+    assert after_fg.startswith("\x1b[?1049h"), "the alternate screen again"
+    assert child.modes_now() != child.modes_before, "keys one at a time again"
+    shown = "\n".join(screen_text(after_fg.split("\x1b[?1049h", 1)[1], (90, 30)))
+    assert "└" + "─" * 32 + "┘" in shown and "checkpoint  ep_0042" in shown, "the whole frame redrawn"
+    child.type(b"\r")
+    assert child.wait(5) == 0, child.output
     assert child.modes_now() == child.modes_before
 
 
