@@ -61,7 +61,7 @@ FULL_BLOCK = "█"
 CHOSEN_MARKER = "▶"
 QUIT_HINT = "Enter or Esc: quit"
 PAUSE_BETWEEN_GAMES = 2.0  # seconds the final frame of a game stays before the next game
-QUIT_KEYS = ("enter", "escape")
+QUIT_KEYS = ("enter", "escape", "closed")  # "closed": the terminal window is gone
 
 
 def command_play(run_dir, checkpoint=None, framerate=None, episodes=1, seed=None):

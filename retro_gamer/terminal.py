@@ -36,6 +36,7 @@ it again when the shell's ``fg`` continues the program; the next frame is
 then drawn whole, since the screen was the shell's in between.
 """
 
+import errno
 import os
 import select
 import signal
@@ -321,11 +322,21 @@ class Screen:
         self.write(ENTER_ALTERNATE_SCREEN + HIDE_CURSOR + CLEAR_SCREEN)
 
     def give_back(self):
-        """Default style, cursor, main screen, and the modes the terminal had."""
+        """Default style, cursor, main screen, and the modes the terminal had.
+
+        A terminal that is gone (its window closed) answers EIO: there is
+        nothing left to give back, and that is not an error.
+        """
         try:
             self.write(RESET_STYLE + SHOW_CURSOR + LEAVE_ALTERNATE_SCREEN)
-        finally:
+        except OSError as error:
+            if error.errno != errno.EIO:
+                raise
+        try:
             termios.tcsetattr(self.input_fd, termios.TCSADRAIN, self.saved_modes)
+        except termios.error as error:
+            if error.args[0] != errno.EIO:
+                raise
 
     def restore(self):
         """Give the terminal back and put the signal handlers back as they were."""
@@ -364,11 +375,14 @@ class Screen:
         """The next key pressed within ``timeout`` seconds, or None.
 
         Returns "enter", "escape", or the key's own text: a character such as
-        "q", or an escape sequence such as "\\x1b[A" (the up arrow).
+        "q", or an escape sequence such as "\\x1b[A" (the up arrow); "closed"
+        when the terminal is gone (its window was closed).
         """
         if not self.key_waiting(timeout):
             return None
-        first = os.read(self.input_fd, 1)
+        first = self.read_byte()
+        if first == b"":
+            return "closed"
         if first in ENTER_BYTES:
             return "enter"
         if first != ESCAPE_BYTE:
@@ -376,6 +390,17 @@ class Screen:
         if not self.key_waiting(ESCAPE_SEQUENCE_WAIT):
             return "escape"
         return self.read_escape_sequence(first).decode("utf-8", errors="replace")
+
+    def read_byte(self):
+        """One byte of input; b"" when the terminal is gone.
+
+        A closed pseudo-terminal reads as end of file or fails with EIO; either
+        way no key will ever come, and waiting for one would spin for ever.
+        """
+        try:
+            return os.read(self.input_fd, 1)
+        except OSError:
+            return b""
 
     def read_escape_sequence(self, sequence):
         """The rest of a sequence that began with ESC.

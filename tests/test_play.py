@@ -495,25 +495,40 @@ def test_pty_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(run_in_pty, tm
     child = run_in_pty([sys.executable, "-c", JOB_LAUNCHER, str(pid_file), *play_script()])
     assert child.read_until_shown("checkpoint  ep_0042"), child.output
     job = int(pid_file.read_text())
-    os.kill(job, signal.SIGTSTP)
+    try:
+        os.kill(job, signal.SIGTSTP)
+        deadline = time.monotonic() + 5
+        while process_state(job) != "T" and time.monotonic() < deadline:
+            child.read(0.02)
+        assert process_state(job) == "T", "the job stopped"
+        child.read(0.1)
+        assert child.output.rstrip().endswith("\x1b[?25h\x1b[?1049l"), "cursor shown, main screen back"
+        assert child.modes_now() == child.modes_before, "echo and line mode back while stopped"
+        stopped_output = len(child.output)
+        os.kill(job, signal.SIGCONT)
+        child.read(0.5)
+        after_fg = child.output[stopped_output:]
+        assert after_fg.startswith("\x1b[?1049h"), "the alternate screen again"
+        assert child.modes_now() != child.modes_before, "keys one at a time again"
+        shown = "\n".join(screen_text(after_fg.split("\x1b[?1049h", 1)[1], (90, 30)))
+        assert "└" + "─" * 32 + "┘" in shown and "checkpoint  ep_0042" in shown, "the whole frame redrawn"
+        child.type(b"\r")
+        assert child.wait(5) == 0, child.output
+        assert child.modes_now() == child.modes_before
+    finally:
+        if child.process.poll() is None:  # a failed test must not leave the job behind
+            os.kill(job, signal.SIGKILL)
+
+
+def test_pty_a_closed_terminal_ends_play_instead_of_spinning(run_in_pty):
+    child = run_in_pty(play_script())
+    assert child.read_until_shown("checkpoint  ep_0042"), child.output
+    os.close(child.master_fd)  # the terminal window goes away
+    child.master_fd = os.open(os.devnull, os.O_RDONLY)  # for close() at the end
     deadline = time.monotonic() + 5
-    while process_state(job) != "T" and time.monotonic() < deadline:
-        child.read(0.02)
-    assert process_state(job) == "T", "the job stopped"
-    child.read(0.1)
-    assert child.output.rstrip().endswith("\x1b[?25h\x1b[?1049l"), "cursor shown, main screen back"
-    assert child.modes_now() == child.modes_before, "echo and line mode back while stopped"
-    stopped_output = len(child.output)
-    os.kill(job, signal.SIGCONT)
-    child.read(0.5)
-    after_fg = child.output[stopped_output:]
-    assert after_fg.startswith("\x1b[?1049h"), "the alternate screen again"
-    assert child.modes_now() != child.modes_before, "keys one at a time again"
-    shown = "\n".join(screen_text(after_fg.split("\x1b[?1049h", 1)[1], (90, 30)))
-    assert "└" + "─" * 32 + "┘" in shown and "checkpoint  ep_0042" in shown, "the whole frame redrawn"
-    child.type(b"\r")
-    assert child.wait(5) == 0, child.output
-    assert child.modes_now() == child.modes_before
+    while child.process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert child.process.poll() == 0, "play noticed its terminal was gone and ended quietly"
 
 
 def test_pty_no_color_means_no_colour(run_in_pty):
