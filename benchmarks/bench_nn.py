@@ -10,7 +10,14 @@ Prints, for batch 64:
   same MLP head);
 * choosing an action: predict on one observation, then argmax;
 * CodeLinear's two routes (row lookup, dense product) as the board fills up;
+* the same for the CNN's first convolution, CodeConv2d (lookup or product),
+  and for its second, Conv2d (only the changed pixels, or every pixel) as
+  the changed pixels spread;
 * numpy's raw float32 matrix-multiply speed, for comparison.
+
+Like training, it runs numpy's linear algebra on one thread: retro_gamer is
+imported before numpy, so its setting (see retro_gamer/__init__.py) is made
+before numpy loads OpenBLAS.
 
 Each figure is the best of several repeats (other programs share the CPU).
 Run:  python3 benchmarks/bench_nn.py
@@ -18,9 +25,12 @@ Run:  python3 benchmarks/bench_nn.py
 
 import time
 
+import retro_gamer  # noqa: F401  (first: one OpenBLAS thread, as in training)
+
 import numpy as np
 
-from retro_gamer.nn import Adam, CodeLinear, Linear, QNetwork, ReLU, huber_loss, one_hot
+from retro_gamer.nn import Adam, CodeConv2d, CodeLinear, Conv2d, Linear, QNetwork, ReLU, huber_loss, one_hot
+from retro_gamer.nn.layers import spread
 
 BATCH_SIZE = 64
 BOARD_SHAPE = (16, 32)
@@ -154,6 +164,45 @@ def code_linear_route_seconds(occupied, dense_from, rng):
     return best_seconds(forward_backward, 20)
 
 
+def code_conv_route_seconds(occupied, dense_from, rng):
+    """CodeConv2d forward + backward, batch 64 and the empty reference board, forced onto one route."""
+    height, width = BOARD_SHAPE
+    layer = CodeConv2d(NUM_CODES, BOARD_SHAPE, CONV_CHANNELS[0], rng)
+    layer.DENSE_FROM = dense_from  # 0: always the dense product, 1: always the lookup
+    codes = rng.integers(1, NUM_CODES + 1, size=(BATCH_SIZE + 1, height, width)).astype(np.uint8)
+    codes[rng.random(codes.shape) >= occupied] = 0
+    grad_out = np.ones((BATCH_SIZE + 1, CONV_CHANNELS[0], height, width), dtype=np.float32)
+
+    def forward_backward():
+        layer.forward(codes)
+        layer.backward(grad_out)
+
+    return best_seconds(forward_backward, 10)
+
+
+def changed_pixels_seconds(occupied, changed_until, rng):
+    """The second convolution's forward + backward, batch 64 and the reference, forced onto one route.
+
+    Returns the share of the output pixels the changed-pixel route computes
+    (the reference's included) and the seconds.
+    """
+    height, width = BOARD_SHAPE
+    layer = Conv2d(CONV_CHANNELS[0], CONV_CHANNELS[1], rng)
+    layer.CHANGED_UNTIL = changed_until  # 0: every pixel, 1: only the changed ones
+    occupied_cells = rng.random((BATCH_SIZE + 1, height, width)) < occupied
+    occupied_cells[-1] = False  # the reference board is empty
+    changed = spread(occupied_cells, 1)  # what the first convolution changes
+    inputs = rng.random((BATCH_SIZE + 1, CONV_CHANNELS[0], height, width), dtype=np.float32)
+    grad_out = np.ones((BATCH_SIZE + 1, CONV_CHANNELS[1], height, width), dtype=np.float32)
+
+    def forward_backward():
+        layer.forward(inputs, changed)
+        layer.backward(grad_out)
+
+    computed = (np.count_nonzero(spread(changed, 1)[:-1]) + height * width) / changed.size
+    return computed, best_seconds(forward_backward, 5)
+
+
 def report(label, seconds, unit, target=""):
     scale = {"ms": 1e3, "us": 1e6}[unit]
     print(f"{label:<52}{seconds * scale:9.3f} {unit}   {target}".rstrip())
@@ -179,6 +228,18 @@ def main():
         lookup = code_linear_route_seconds(occupied, 1.0, rng)
         product = code_linear_route_seconds(occupied, 0.0, rng)
         print(f"  {occupied:4.0%} occupied: lookup {lookup * 1e6:7.0f} us, dense product {product * 1e6:7.0f} us")
+    print(f"CodeConv2d forward + backward by share of occupied cells (switches at {CodeConv2d.DENSE_FROM:.0%}):")
+    for occupied in (0.02, 0.05, 0.1, 0.2):
+        lookup = code_conv_route_seconds(occupied, 1.0, rng)
+        product = code_conv_route_seconds(occupied, 0.0, rng)
+        print(f"  {occupied:4.0%} occupied: lookup {lookup * 1e3:7.2f} ms, dense product {product * 1e3:7.2f} ms")
+    print(f"Conv2d {CONV_CHANNELS[0]}->{CONV_CHANNELS[1]} forward + backward by share of pixels to compute "
+          f"(switches at {Conv2d.CHANGED_UNTIL:.0%}):")
+    for occupied in (0.01, 0.02, 0.04, 0.06):
+        computed, changed_only = changed_pixels_seconds(occupied, 1.0, rng)
+        _, every_pixel = changed_pixels_seconds(occupied, 0.0, rng)
+        print(f"  {computed:4.0%} to compute: changed pixels {changed_only * 1e3:7.2f} ms, "
+              f"every pixel {every_pixel * 1e3:7.2f} ms")
     print(f"{'numpy float32 matmul 1024x1024':<52}{matmul_gflops():9.1f} GFLOP/s")
 
 

@@ -49,15 +49,54 @@ def test_mlp_gradients(occupied):
     assert took_dense_route == (occupied > network.board_layer.DENSE_FROM)
 
 
-def test_conv_network_gradients_with_state_values_joined_before_the_head():
+def conv_routes(network):
+    """(first convolution took the lookup route, second computed only the changed pixels)."""
+    return network.conv_layers[0].cells is not None, network.conv_layers[2].pixels is not None
+
+
+@pytest.mark.parametrize("occupied", [0.01, 0.4], ids=["lookup-and-changed-pixels", "dense-routes"])
+def test_conv_network_gradients_with_state_values_joined_before_the_head(occupied):
     rng = np.random.default_rng(1)
-    network = QNetwork((4, 6), 3, 2, 3, [5], conv_channels=[2, 3], rng=rng, dtype=np.float64)
+    network = QNetwork((8, 14), 3, 2, 3, [5], conv_channels=[2, 3], rng=rng, dtype=np.float64)
     randomise_biases(network, rng)
     assert "conv1.weight" in network.parameter_names()
     assert "dense1.state.weight" in network.parameter_names()
-    boards = random_codes(rng, 3, (4, 6), 3, 0.4)
-    state_values = rng.standard_normal((3, 2))
+    boards = random_codes(rng, 6, (8, 14), 3, occupied)
+    boards[0, 0, 0] = boards[1, 7, 13] = 2  # corners
+    state_values = rng.standard_normal((6, 2))
     check_network_gradients(network, boards, state_values, rng)
+    expected_routes = (True, True) if occupied < 0.1 else (False, False)
+    assert conv_routes(network) == expected_routes
+
+
+def test_conv_network_routes_agree():
+    # The same network on sparse boards: the lookup and the changed pixels
+    # with an empty reference board; the same with dense convolutions; and
+    # without the reference board. Same Q-values, same gradients.
+    rng = np.random.default_rng(18)
+    network = QNetwork((8, 12), 3, 2, 3, [5], conv_channels=[4, 3, 2], rng=rng, dtype=np.float64)
+    randomise_biases(network, rng)
+    boards = random_codes(rng, 6, (8, 12), 3, 0.02)
+    boards[2, 7, 11] = 1
+    boards[4] = 0  # an empty board: nothing changed
+    state_values = rng.standard_normal((6, 2))
+    grad_q_values = rng.standard_normal((6, 3))
+    results = []
+    for sparse_routes, reference_from in ((True, 4), (False, 4), (True, 100)):
+        network.conv_layers[0].DENSE_FROM = 0.1 if sparse_routes else 0.0
+        for conv in network.conv_layers[2::2]:
+            conv.CHANGED_UNTIL = 0.5 if sparse_routes else 0.0
+        network.REFERENCE_FROM_BATCH = reference_from
+        q_values = network.forward(boards, state_values)
+        network.backward(grad_q_values)
+        results.append([q_values] + [gradient.copy() for gradient in network.gradients()])
+        lookup, changed_pixels = conv_routes(network)
+        assert lookup == sparse_routes
+        assert changed_pixels == (sparse_routes and reference_from == 4)
+        np.testing.assert_allclose(network.predict(boards, state_values), q_values, rtol=1e-12, atol=1e-12)
+    for computed in results[1:]:
+        for value, expected in zip(computed, results[0]):
+            np.testing.assert_allclose(value, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_state_only_and_board_only_networks_gradients():
@@ -101,18 +140,22 @@ def test_output_shape_dtype_and_small_initial_q_values():
     assert len(set(q_values[0].tolist())) == 5  # no built-in ties
 
 
-def test_predict_between_forward_and_backward_changes_nothing():
+@pytest.mark.parametrize("conv_channels", [[2], [2, 3]], ids=["one-convolution", "changed-pixels"])
+def test_predict_between_forward_and_backward_changes_nothing(conv_channels):
     rng = np.random.default_rng(6)
-    network = QNetwork((4, 6), 3, 2, 3, [5], conv_channels=[2], rng=rng)
-    boards = random_codes(rng, 4, (4, 6), 3, 0.3)
-    state_values = rng.standard_normal((4, 2)).astype(np.float32)
-    grad_q_values = rng.standard_normal((4, 3)).astype(np.float32)
+    network = QNetwork((8, 14), 3, 2, 3, [5], conv_channels=conv_channels, rng=rng)
+    boards = random_codes(rng, 6, (8, 14), 3, 0.01)
+    state_values = rng.standard_normal((6, 2)).astype(np.float32)
+    grad_q_values = rng.standard_normal((6, 3)).astype(np.float32)
     network.forward(boards, state_values)
     network.backward(grad_q_values)
     reference = [gradient.copy() for gradient in network.gradients()]
 
     network.forward(boards, state_values)
-    network.predict(random_codes(rng, 9, (4, 6), 3, 0.3), rng.standard_normal((9, 2)).astype(np.float32))
+    # Other batches: another sparse one, a crowded one, and a single board (no reference board).
+    for batch, occupied in ((9, 0.01), (5, 0.5), (1, 0.01)):
+        other_boards = random_codes(rng, batch, (8, 14), 3, occupied)
+        network.predict(other_boards, rng.standard_normal((batch, 2)).astype(np.float32))
     network.backward(grad_q_values)
     for gradient, expected in zip(network.gradients(), reference):
         np.testing.assert_array_equal(gradient, expected)

@@ -9,7 +9,7 @@ Read the modules in this order:
 ``serialize``  saving and loading arrays without pickle
 """
 
-from retro_gamer.nn.layers import CodeLinear, Conv2d, Flatten, Linear, ReLU, one_hot
+from retro_gamer.nn.layers import CodeConv2d, CodeLinear, Conv2d, Flatten, Linear, ReLU, one_hot
 from retro_gamer.nn.loss import huber_loss
 from retro_gamer.nn.network import QNetwork
 from retro_gamer.nn.optim import Adam
@@ -17,6 +17,7 @@ from retro_gamer.nn.serialize import load_npz, save_npz
 
 __all__ = [
     "Adam",
+    "CodeConv2d",
     "CodeLinear",
     "Conv2d",
     "Flatten",

@@ -29,6 +29,12 @@ and then joined with the state values exactly as above:
 
     one_hot -> Conv2d -> ReLU -> Conv2d -> ReLU -> Flatten -> [+ state] -> MLP head
 
+The first convolution is a ``CodeConv2d``: the same function, with the same
+parameters, as ``Conv2d`` on the one-hot board, fed the codes themselves (a
+weight-column lookup per occupied cell, like ``CodeLinear``). The ones after
+it compute only the pixels where a board's feature maps differ from an empty
+board's (see ``run_convolutions``).
+
 ``board_shape=None`` gives a network that sees only the state values;
 ``state_size=0`` one that sees only the board.
 
@@ -43,7 +49,7 @@ between ``forward`` and ``backward`` changes nothing.
 
 import numpy as np
 
-from retro_gamer.nn.layers import CodeLinear, Conv2d, Flatten, Linear, ReLU, one_hot
+from retro_gamer.nn.layers import CodeConv2d, CodeLinear, Conv2d, Flatten, Linear, ReLU, spread
 from retro_gamer.nn.serialize import checked_array
 
 OUTPUT_WEIGHT_SCALE = 0.1
@@ -63,6 +69,12 @@ def shape_text(shape):
 
 class QNetwork:
     """Board codes + state values -> Q-values; see the module docstring."""
+
+    # Batches from this size on carry an empty reference board through the
+    # convolutions (see run_convolutions). Measured on Snake boards: predict
+    # on 4 boards takes 0.66 ms with it, 0.71 ms without; on 1 board 0.34 and
+    # 0.23 ms.
+    REFERENCE_FROM_BATCH = 4
 
     def __init__(
         self,
@@ -93,6 +105,7 @@ class QNetwork:
         self.layout = []
 
         self.conv_layers = []
+        self.reference_added = False
         self.flatten = None
         self.board_layer = None
         self.state_layer = None
@@ -138,7 +151,11 @@ class QNetwork:
             return
         in_channels = self.num_codes
         for index, out_channels in enumerate(self.conv_channels, start=1):
-            conv = Conv2d(in_channels, out_channels, rng, dtype=self.dtype, input_gradient=index > 1)
+            if index == 1:
+                # Reads the board codes directly, as CodeLinear does (same parameters as Conv2d).
+                conv = CodeConv2d(self.num_codes, self.board_shape, out_channels, rng, dtype=self.dtype)
+            else:
+                conv = Conv2d(in_channels, out_channels, rng, dtype=self.dtype)
             relu = ReLU()
             self.conv_layers += [conv, relu]
             in_text = shape_text((in_channels, height, width))
@@ -184,9 +201,7 @@ class QNetwork:
         if self.board_layer is not None:
             features = boards
             if self.conv_layers:
-                features = one_hot(boards, self.num_codes, self.dtype)
-                for layer in self.conv_layers:
-                    features = run_layer(layer, features, training)
+                features = self.run_convolutions(boards, training)
                 features = run_layer(self.flatten, features, training)
             hidden = run_layer(self.board_layer, features, training)
         if self.state_layer is not None:
@@ -198,6 +213,45 @@ class QNetwork:
         for layer in self.head_layers:
             hidden = run_layer(layer, hidden, training)
         return hidden
+
+    def run_convolutions(self, boards, training):
+        """Board codes through each convolution and its ReLU: the feature maps.
+
+        A board is mostly empty, so its feature maps are mostly what an
+        empty board gives. One empty board goes through the layers with the
+        batch, as its last sample (the *reference*), and ``changed`` follows
+        the pixels where a sample's maps may differ from the reference's:
+        first the occupied cells, then ``spread`` by each convolution's
+        reach. Every convolution after the first (a ``CodeConv2d``, which
+        looks up the occupied cells itself) gets ``changed`` and computes
+        only those pixels (see ``Conv2d``). The reference's maps are dropped
+        at the end. For fewer than ``REFERENCE_FROM_BATCH`` boards (choosing
+        an action) the reference would cost more than it saves, and every
+        pixel is computed.
+        """
+        with_reference = len(boards) >= self.REFERENCE_FROM_BATCH
+        if training:
+            self.reference_added = with_reference  # for backward
+        if not with_reference:
+            features = boards
+            for layer in self.conv_layers:
+                features = run_layer(layer, features, training)
+            return features
+        empty_board = np.zeros((1,) + self.board_shape, dtype=boards.dtype)
+        features = np.concatenate([boards, empty_board])
+        changed = features != 0
+        for index in range(0, len(self.conv_layers), 2):
+            conv, relu = self.conv_layers[index], self.conv_layers[index + 1]
+            if index == 0:
+                features = run_layer(conv, features, training)
+            elif training:
+                features = conv.forward(features, changed)
+            else:
+                features = conv.predict(features, changed)
+            features = run_layer(relu, features, training)
+            if index + 2 < len(self.conv_layers):  # another convolution follows
+                changed = spread(changed, conv.kernel_size // 2)
+        return features[:-1]
 
     def forward(self, boards, state_values):
         """Q-values ``(batch, num_actions)``; keeps what ``backward`` needs.
@@ -228,6 +282,9 @@ class QNetwork:
             grad = self.board_layer.backward(grad)
             if self.conv_layers:
                 grad = self.flatten.backward(grad)
+                if self.reference_added:
+                    # The reference board's maps (see run_convolutions) fed nothing further.
+                    grad = np.concatenate([grad, np.zeros_like(grad[:1])])
                 for layer in reversed(self.conv_layers):
                     grad = layer.backward(grad)
 

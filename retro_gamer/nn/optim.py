@@ -29,7 +29,12 @@ Two more tools the trainer uses:
 
 Speed: every operation writes into an existing array (``out=``), so an
 update makes no temporary arrays; on 400k weights that is about four times
-faster than the textbook expressions.
+faster than the textbook expressions. And the update goes through the
+weights in blocks of ``BLOCK_SIZE``: all its passes (the 12 operations
+below) over one block, then the next block. The CNN's 2.1 million weights
+make 8 MB per array, five arrays (w, g, m, v and a scratch array) are more
+than the processor's cache, and 13 passes over the whole arrays would
+stream them to memory and back 13 times; a block stays in the cache.
 
 Everything needed to continue exactly where we stopped (``m``, ``v``, ``t``,
 the learning rate, the betas and epsilon) goes in and out as plain arrays
@@ -51,6 +56,13 @@ class Adam:
     ``parameters`` (for a network: ``network.gradients()``).
     """
 
+    # Entries per block: 64k float32 entries are 256 kB per array, and the
+    # five arrays of a block fit in one core's level-2 cache (2 MB here);
+    # smaller blocks spend more time in Python (measured with
+    # benchmarks/bench_nn.py: 2.6 ms per step on the CNN's weights, 3.2 ms
+    # without blocks).
+    BLOCK_SIZE = 1 << 16
+
     def __init__(
         self,
         parameters,
@@ -61,6 +73,9 @@ class Adam:
         max_grad_norm=None,
     ):
         self.parameters = list(parameters)
+        if not all(parameter.flags.c_contiguous for parameter in self.parameters):
+            # step() updates each parameter through a flat view of it.
+            raise ValueError("Adam needs contiguous parameter arrays")
         # Plain Python floats: a numpy float64 or a tomlkit Float here could
         # turn float32 arithmetic into float64.
         self.learning_rate = float(learning_rate)
@@ -71,7 +86,7 @@ class Adam:
         self.t = 0
         self.m = [np.zeros_like(parameter) for parameter in self.parameters]
         self.v = [np.zeros_like(parameter) for parameter in self.parameters]
-        self.scratch = [np.empty_like(parameter) for parameter in self.parameters]
+        self.scratch = [np.empty(min(parameter.size, self.BLOCK_SIZE), parameter.dtype) for parameter in self.parameters]
 
     def check_gradients(self, gradients):
         """One gradient per parameter, same shapes (numpy would broadcast a misfit silently)."""
@@ -106,23 +121,35 @@ class Adam:
         step_size = self.learning_rate / (1.0 - self.beta1**self.t)
         inverse_v_correction = 1.0 / math.sqrt(1.0 - self.beta2**self.t)
         for parameter, gradient, m, v, scratch in zip(self.parameters, gradients, self.m, self.v, self.scratch):
-            # m += (1 - beta1) (g - m)   is   m = beta1 m + (1 - beta1) g
-            np.subtract(gradient, m, out=scratch)
-            np.multiply(scratch, 1.0 - self.beta1, out=scratch)
-            np.add(m, scratch, out=m)
-            # v = beta2 v + (1 - beta2) g^2
-            np.multiply(gradient, gradient, out=scratch)
-            np.multiply(scratch, 1.0 - self.beta2, out=scratch)
-            np.multiply(v, self.beta2, out=v)
-            np.add(v, scratch, out=v)
-            # w -= step_size * m / (sqrt(v_hat) + epsilon)
-            np.sqrt(v, out=scratch)
-            np.multiply(scratch, inverse_v_correction, out=scratch)
-            np.add(scratch, self.epsilon, out=scratch)
-            np.divide(m, scratch, out=scratch)
-            np.multiply(scratch, step_size, out=scratch)
-            np.subtract(parameter, scratch, out=parameter)
+            # reshape(-1) of a contiguous array is a view: writing a block of
+            # it writes the parameter (m, v) itself.
+            flat = [array.reshape(-1) for array in (parameter, gradient, m, v)]
+            for start in range(0, parameter.size, self.BLOCK_SIZE):
+                block = slice(start, start + self.BLOCK_SIZE)
+                parameter_block, gradient_block, m_block, v_block = (array[block] for array in flat)
+                scratch_block = scratch[: len(parameter_block)]
+                self.update_block(parameter_block, gradient_block, m_block, v_block, scratch_block,
+                                  step_size, inverse_v_correction)
         return norm
+
+    def update_block(self, parameter, gradient, m, v, scratch, step_size, inverse_v_correction):
+        """Adam's update of one block of entries, in place (arrays of the same length)."""
+        # m += (1 - beta1) (g - m)   is   m = beta1 m + (1 - beta1) g
+        np.subtract(gradient, m, out=scratch)
+        np.multiply(scratch, 1.0 - self.beta1, out=scratch)
+        np.add(m, scratch, out=m)
+        # v = beta2 v + (1 - beta2) g^2
+        np.multiply(gradient, gradient, out=scratch)
+        np.multiply(scratch, 1.0 - self.beta2, out=scratch)
+        np.multiply(v, self.beta2, out=v)
+        np.add(v, scratch, out=v)
+        # w -= step_size * m / (sqrt(v) * c + epsilon), with c = inverse_v_correction,
+        # is  w -= (step_size / c) * m / (sqrt(v) + epsilon / c): one pass fewer.
+        np.sqrt(v, out=scratch)
+        np.add(scratch, self.epsilon / inverse_v_correction, out=scratch)
+        np.divide(m, scratch, out=scratch)
+        np.multiply(scratch, step_size / inverse_v_correction, out=scratch)
+        np.subtract(parameter, scratch, out=parameter)
 
     def decay_learning_rate(self, factor):
         """learning_rate <- learning_rate * factor."""
