@@ -33,9 +33,10 @@ faster than the textbook expressions. And the update goes through the
 weights in blocks of ``BLOCK_SIZE``: all its passes (the 13 operations
 below) over one block, then the next block. Each entry goes through exactly
 the same operations as without blocks, so the results are the same to the
-bit. The CNN's 2.1 million weights make 8 MB per array, five arrays (w, g, m, v and a scratch array) are more
-than the processor's cache, and 13 passes over the whole arrays would
-stream them to memory and back 13 times; a block stays in the cache.
+bit. The CNN's 2.1 million weights make 8 MB per array; five arrays (w, g,
+m, v and a scratch array) are more than the processor's cache, and 13
+passes over the whole arrays would stream them to memory and back 13
+times; a block stays in the cache.
 
 Everything needed to continue exactly where we stopped (``m``, ``v``, ``t``,
 the learning rate, the betas and epsilon) goes in and out as plain arrays
