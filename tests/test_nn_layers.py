@@ -324,6 +324,19 @@ def assert_conv_route(layer, occupied):
         assert layer.cells is None and layer.columns is not None
 
 
+def assert_code_layer_matches_dense(code_layer, dense_layer, codes, one_hot_inputs, rng):
+    """A layer fed board codes computes what its dense twin computes on the
+    one-hot board: the same outputs (forward and predict) and gradients."""
+    expected = dense_layer.forward(one_hot_inputs)
+    np.testing.assert_allclose(code_layer.forward(codes), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(code_layer.predict(codes), expected, rtol=1e-5, atol=1e-5)
+    grad_out = rng.standard_normal(expected.shape).astype(np.float32)
+    dense_layer.backward(grad_out)
+    assert code_layer.backward(grad_out) is None  # nobody needs dL/d(board codes)
+    np.testing.assert_allclose(code_layer.grad_weight, dense_layer.grad_weight, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(code_layer.grad_bias, dense_layer.grad_bias, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("occupied", [0.02, 0.6], ids=["lookup-route", "dense-route"])
 def test_code_conv2d_is_conv2d_on_the_one_hot_board(occupied):
     num_codes, height, width, out_channels = 4, 5, 7, 3
@@ -337,16 +350,8 @@ def test_code_conv2d_is_conv2d_on_the_one_hot_board(occupied):
     np.testing.assert_array_equal(code_layer.weight, dense_layer.weight)  # same initialisation
     code_layer.bias[:] = dense_layer.bias[:] = rng.standard_normal(out_channels)
 
-    expected = dense_layer.forward(one_hot(codes, num_codes))
-    np.testing.assert_allclose(code_layer.forward(codes), expected, rtol=1e-5, atol=1e-5)
+    assert_code_layer_matches_dense(code_layer, dense_layer, codes, one_hot(codes, num_codes), rng)
     assert_conv_route(code_layer, occupied)
-    np.testing.assert_allclose(code_layer.predict(codes), expected, rtol=1e-5, atol=1e-5)
-
-    grad_out = rng.standard_normal(expected.shape).astype(np.float32)
-    dense_layer.backward(grad_out)
-    assert code_layer.backward(grad_out) is None
-    np.testing.assert_allclose(code_layer.grad_weight, dense_layer.grad_weight, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(code_layer.grad_bias, dense_layer.grad_bias, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("occupied", [0.02, 0.6], ids=["lookup-route", "dense-route"])
@@ -411,16 +416,8 @@ def test_code_linear_is_linear_on_the_one_hot_board(occupied):
     code_layer.bias[:] = dense_layer.bias[:] = rng.standard_normal(out_features)
 
     flat_one_hot = one_hot(codes, num_codes).reshape(len(codes), -1)
-    expected = dense_layer.forward(flat_one_hot)
-    np.testing.assert_allclose(code_layer.forward(codes), expected, rtol=1e-5, atol=1e-5)
+    assert_code_layer_matches_dense(code_layer, dense_layer, codes, flat_one_hot, rng)
     assert_route(code_layer, occupied)
-    np.testing.assert_allclose(code_layer.predict(codes), expected, rtol=1e-5, atol=1e-5)
-
-    grad_out = rng.standard_normal(expected.shape).astype(np.float32)
-    dense_layer.backward(grad_out)
-    assert code_layer.backward(grad_out) is None
-    np.testing.assert_allclose(code_layer.grad_weight, dense_layer.grad_weight, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(code_layer.grad_bias, dense_layer.grad_bias, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("occupied", [0.01, 0.6], ids=["lookup-route", "dense-route"])
