@@ -206,7 +206,7 @@ def check_terminal_size(terminal_size, board_size, state_line_count):
         lines_word = "line" if state_line_count == 1 else "lines"
         needed += f" plus {state_line_count} {lines_word} for the game state"
     raise TerminalTooSmall(
-        f"The terminal is {columns}x{lines} but the board needs {needed}: "
+        f"TerminalTooSmall: the terminal is {columns}x{lines} but the board needs {needed}: "
         "enlarge the window and try again."
     )
 

@@ -108,13 +108,18 @@ def to_fraction(value: float, low: float, high: float) -> float:
 
 
 def nice_ticks(low: float, high: float, about: int = 5) -> list[float]:
-    """Round values between low and high for axis ticks, about ``about`` of them.
+    """Round values between low and high for axis ticks, about ``about`` intervals.
 
-    The step between ticks is 1, 2 or 5 times a power of ten: of those, the
-    one that cuts the range into the number of intervals closest to
-    ``about``. The ticks are the multiples of the step that fall in
-    [low, high]: 0..1000 gives 0, 200, ..., 1000; 16..140 gives 20, 40, ...,
-    140; -31.4..9.0 gives -30, -20, -10, 0.
+    The step between ticks is 1, 2 or 5 times a power of ten. The ticks are
+    the multiples of the step that fall in [low, high]; of the candidate
+    steps, the one whose ticks number closest to ``about + 1`` wins, and a
+    tie goes to the larger step. Counting the ticks themselves, not the
+    range divided by the step, matters where the range starts just past a
+    multiple: 1..14287 cut in steps of 5000 gives only 5000 and 10000, in
+    steps of 2000 it gives 2000, 4000, ..., 14000. Fewer than 3 ticks are
+    chosen only when no step gives more. Examples: 0..1000 gives
+    0, 200, ..., 1000; 16..140 gives 20, 40, ..., 140; -31.4..9.0 gives
+    -30, -20, -10, 0.
     """
     if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
         return []
@@ -122,9 +127,17 @@ def nice_ticks(low: float, high: float, about: int = 5) -> list[float]:
     power = math.floor(math.log10(span / about))
     candidates = [multiple * 10.0 ** exponent
                   for exponent in (power - 1, power, power + 1) for multiple in (1, 2, 5)]
-    step = min(candidates, key=lambda candidate: abs(span / candidate - about))
-    first = math.ceil(low / step - 1e-9)
-    last = math.floor(high / step + 1e-9)
+
+    def tick_range(step):
+        return math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+
+    def badness(step):
+        first, last = tick_range(step)
+        count = last - first + 1
+        return (count < 3, abs(count - (about + 1)), -step)
+
+    step = min(candidates, key=badness)
+    first, last = tick_range(step)
     # Rounding to two digits below the step trims float noise such as
     # 0.30000000000000004.
     digits = max(0, 2 - math.floor(math.log10(step)))

@@ -130,7 +130,7 @@ def test_a_small_terminal_says_what_it_needs_and_what_it_has():
     with pytest.raises(TerminalTooSmall) as too_small:
         check_terminal_size((20, 10), (32, 16), 5)
     assert str(too_small.value) == (
-        "The terminal is 20x10 but the board needs 34x18 plus 5 lines for the game state: "
+        "TerminalTooSmall: the terminal is 20x10 but the board needs 34x18 plus 5 lines for the game state: "
         "enlarge the window and try again."
     )
     with pytest.raises(TerminalTooSmall, match="34x18 plus 1 line for"):
@@ -290,7 +290,7 @@ def test_several_episodes_play_in_a_row(monkeypatch):
 
 def test_the_size_is_checked_before_the_screen_changes():
     screen = FakeScreen(size=(20, 10))
-    with pytest.raises(TerminalTooSmall, match="The terminal is 20x10 but the board needs 34x18 plus 5 lines"):
+    with pytest.raises(TerminalTooSmall, match="TerminalTooSmall: the terminal is 20x10 but the board needs 34x18 plus 5 lines"):
         watch(FakePolicy(), snake_environment(), screen)
     assert not screen.entered and screen.written == []
 
@@ -349,8 +349,20 @@ class PtyProcess:
         deadline = time.monotonic() + seconds
         while self.process.poll() is None and time.monotonic() < deadline:
             self.read(0.02)
-        self.read(0.05)
+        if self.process.poll() is not None:
+            self.drain()
+        else:
+            self.read(0.05)
         return self.process.poll()
+
+    def drain(self):
+        """Collect everything a child that has exited left in the terminal.
+
+        Reading for a fixed time is not enough on a busy machine: the last
+        frames and the restore sequence can still be waiting after it.
+        """
+        while select.select([self.master_fd], [], [], 0.2)[0]:
+            self.output += os.read(self.master_fd, 65536).decode("utf-8", errors="replace")
 
     def modes_now(self):
         return termios.tcgetattr(self.slave_fd)
@@ -445,7 +457,7 @@ def test_pty_a_tiny_window_is_refused_before_the_screen_changes(run_in_pty):
     child = run_in_pty(play_script(), size=(20, 10))
     assert child.wait(10) == 1
     assert child.output.strip() == (
-        "error: The terminal is 20x10 but the board needs 34x18 plus 5 lines for the game state: "
+        "error: TerminalTooSmall: the terminal is 20x10 but the board needs 34x18 plus 5 lines for the game state: "
         "enlarge the window and try again."
     )
     assert child.modes_now() == child.modes_before
@@ -610,7 +622,7 @@ def test_cli_play_in_a_tiny_window_prints_one_line(run_in_pty, trained_catch_run
     child = run_in_pty(retro_gamer("play", str(run_dir)), size=(6, 5))
     assert child.wait(20) == 1
     assert child.output.strip() == (
-        "error: The terminal is 6x5 but the board needs 7x8 plus 2 lines for the game state: "
+        "error: TerminalTooSmall: the terminal is 6x5 but the board needs 7x8 plus 2 lines for the game state: "
         "enlarge the window and try again."
     )
     assert child.modes_now() == child.modes_before

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from retro_gamer import plot
@@ -330,6 +330,7 @@ def test_runs_with_the_same_folder_name_get_their_paths_as_labels(tmp_path):
 
 @settings(max_examples=200, deadline=None)
 @given(low=st.floats(-1e6, 1e6), width=st.floats(1e-6, 1e6))
+@example(low=1.0, width=14286.0)  # once gave only 5000 and 10000 (issue 17)
 def test_nice_ticks_are_round_evenly_spaced_and_inside_the_range(low, width):
     high = low + width
     assume(width >= 1e-6 * max(1.0, abs(low)))  # a chart's range is never far narrower
@@ -350,3 +351,5 @@ def test_nice_ticks_on_a_training_log_range():
     assert nice_ticks(16, 140) == [20, 40, 60, 80, 100, 120, 140]
     assert nice_ticks(5.39, 5.71) == [5.4, 5.45, 5.5, 5.55, 5.6, 5.65, 5.7]
     assert nice_ticks(3.0, 3.0) == []
+    # The range starts just past a multiple of 5000: 5000 and 10000 alone were too few.
+    assert nice_ticks(1.0, 14287.0) == [2000, 4000, 6000, 8000, 10000, 12000, 14000]
