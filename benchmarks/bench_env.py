@@ -22,10 +22,10 @@ import time
 import numpy as np
 from retro.views.headless import HeadlessView
 
-from retro_gamer import environment as environment_module
-from retro_gamer.environment import BoardView, Environment
-from retro_gamer.games import load_game
-from retro_gamer.observation import Observer
+from retro_gamer.game import environment as environment_module
+from retro_gamer.game.environment import BoardView, Environment
+from retro_gamer.game.loading import load_game
+from retro_gamer.game.observation import Observer
 
 SNAKE_CHARACTERS = ["@", "*", ">", "<", "^", "v"]
 SETTINGS = {

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from retro_gamer.replay import make_replay
+from retro_gamer.dqn.replay import make_replay
 
 BOARD_SHAPE = (16, 32)
 STATE_SIZE = 2

@@ -42,8 +42,8 @@ CONFIGURATIONS = [
 def train_one(options, episodes):
     """In this process: create a Snake run with ``options`` and train it; print JSON figures."""
     from retro_gamer.cli import main
-    from retro_gamer.config import read_config
-    from retro_gamer.trainer import Trainer
+    from retro_gamer.run.settings import read_config
+    from retro_gamer.dqn.loop import Trainer
 
     with tempfile.TemporaryDirectory() as folder:
         run_dir = Path(folder) / "snake"
@@ -63,9 +63,9 @@ def train_one(options, episodes):
 
 def random_play(turns=20000):
     """Turns per second of random play, with the observation encoded (full board and window)."""
-    from retro_gamer.environment import Environment
-    from retro_gamer.games import load_game
-    from retro_gamer.observation import Observer
+    from retro_gamer.game.environment import Environment
+    from retro_gamer.game.loading import load_game
+    from retro_gamer.game.observation import Observer
 
     source = load_game("retro.examples.snake")
     results = {}

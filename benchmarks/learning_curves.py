@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from retro_gamer.evaluate import evaluate_greedy
-from retro_gamer.policy import load_policy
-from retro_gamer.training_log import read_log
+from retro_gamer.show.evaluate import evaluate_greedy
+from retro_gamer.show.policy import load_policy
+from retro_gamer.run.training_log import read_log
 
 APPLE = 50  # Snake's score rises by 50 per apple
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from retro_gamer.evaluate import evaluate_greedy, evaluate_random
-from retro_gamer.policy import load_policy
-from retro_gamer.training_log import read_log
+from retro_gamer.show.evaluate import evaluate_greedy, evaluate_random
+from retro_gamer.show.policy import load_policy
+from retro_gamer.run.training_log import read_log
 
 
 def main():

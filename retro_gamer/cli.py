@@ -85,7 +85,7 @@ def _option_help(setting):
 
 def add_setting_options(parser):
     """One option per setting of config.py's table (those a user chooses)."""
-    from retro_gamer.config import SETTINGS
+    from retro_gamer.run.settings import SETTINGS
 
     groups = {}
     for setting in SETTINGS:
@@ -202,8 +202,8 @@ def _positive_int(text):
 # --- the subcommands ------------------------------------------------------------
 
 def run_create(args):
-    from retro_gamer.config import SETTINGS
-    from retro_gamer.runs import create_run
+    from retro_gamer.run.settings import SETTINGS
+    from retro_gamer.run.folder import create_run
 
     overrides = {s.name: getattr(args, s.name) for s in SETTINGS
                  if getattr(args, s.name, None) is not None}
@@ -211,38 +211,38 @@ def run_create(args):
 
 
 def run_train(args):
-    from retro_gamer.trainer import train
+    from retro_gamer.dqn.loop import train
 
     return train(args.run_dir)
 
 
 def run_play(args):
-    from retro_gamer.play import command_play
+    from retro_gamer.show.play import command_play
 
     return command_play(args.run_dir, checkpoint=args.checkpoint, framerate=args.framerate,
                         episodes=args.episodes, seed=args.seed)
 
 
 def run_info(args):
-    from retro_gamer.runs import show_info
+    from retro_gamer.run.folder import show_info
 
     return show_info(args.run_dir)
 
 
 def run_clean(args):
-    from retro_gamer.runs import clean_run
+    from retro_gamer.run.folder import clean_run
 
     return clean_run(args.run_dir, assume_yes=args.yes)
 
 
 def run_evaluate(args):
-    from retro_gamer.evaluate import command_evaluate
+    from retro_gamer.show.evaluate import command_evaluate
 
     return command_evaluate(args.run_dir, args.checkpoint, args.episodes, args.seed, args.all_checkpoints)
 
 
 def run_plot(args):
-    from retro_gamer.plot import command_plot
+    from retro_gamer.show.plot import command_plot
 
     return command_plot(args.run_dirs, args.metric, args.output, args.width)
 

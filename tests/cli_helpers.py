@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from retro_gamer import cli
-from retro_gamer.training_log import CHECKPOINT_LINE, RESUME_LINE, parse_checkpoint_line
+from retro_gamer.run.training_log import CHECKPOINT_LINE, RESUME_LINE, parse_checkpoint_line
 
 GAMES = Path(__file__).parent / "games"
 CATCH = GAMES / "catch"

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from retro.examples import snake
 
-from retro_gamer.environment import Environment
+from retro_gamer.game.environment import Environment
 
 SNAKE_ACTIONS = ["KEY_RIGHT", "KEY_UP", "KEY_LEFT", "KEY_DOWN"]
 
@@ -51,8 +51,8 @@ class FakePolicy:
 
 def main():
     from retro_gamer.errors import RetroGamerError
-    from retro_gamer.play import watch
-    from retro_gamer.terminal import Screen
+    from retro_gamer.show.play import watch
+    from retro_gamer.show.terminal import Screen
 
     framerate, episodes, straight = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "straight"
     try:

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cli_helpers import CATCH, create_catch_run, file_snapshot, run_cli, run_main
-from retro_gamer.config import SECTIONS, SETTINGS, SETTINGS_BY_NAME
+from retro_gamer.run.settings import SECTIONS, SETTINGS, SETTINGS_BY_NAME
 
 PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, database=None,
                              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],

@@ -3,7 +3,7 @@
 import tomlkit
 import pytest
 
-from retro_gamer import config
+from retro_gamer.run import settings as config
 from retro_gamer.errors import ConfigError
 
 

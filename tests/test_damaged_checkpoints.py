@@ -26,7 +26,7 @@ import pytest
 from cli_helpers import create_catch_run, run_main, set_setting
 from retro_gamer.errors import CheckpointError
 from retro_gamer.nn.serialize import load_npz
-from retro_gamer.policy import load_policy
+from retro_gamer.show.policy import load_policy
 
 
 class CreatesAFileWhenUnpickled:

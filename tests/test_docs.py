@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from retro_gamer.cli import build_parser, main
-from retro_gamer.config import SETTINGS_BY_NAME
+from retro_gamer.run.settings import SETTINGS_BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "tutorials").rglob("*.md")])
@@ -342,8 +342,8 @@ def test_tutorial_game_trains_a_few_episodes(game, tmp_path, monkeypatch, capsys
 def test_treasure_agent_learns_to_find_gold(tmp_path, monkeypatch, capsys):
     """Lesson 6's claim, shortened: seeing the gold's direction, an agent beats random play
     clearly within 300 episodes (the lesson measured 7.0 gold per episode by episode 300)."""
-    from retro_gamer.evaluate import evaluate_greedy, evaluate_random
-    from retro_gamer.policy import load_policy
+    from retro_gamer.show.evaluate import evaluate_greedy, evaluate_random
+    from retro_gamer.show.policy import load_policy
 
     monkeypatch.chdir(tmp_path)
     game = ROOT / "tutorials" / "games" / "treasure" / "treasure.py"

@@ -8,9 +8,9 @@ import pytest
 
 from retro.views.headless import HeadlessView
 
-from retro_gamer.environment import Environment, discover_characters
+from retro_gamer.game.environment import Environment, discover_characters
 from retro_gamer.errors import GameCrashed, GameError
-from retro_gamer.games import load_game
+from retro_gamer.game.loading import load_game
 
 GAMES = Path(__file__).parent / "games"
 ARROWS = ["KEY_LEFT", "KEY_RIGHT", "KEY_UP", "KEY_DOWN"]
@@ -151,7 +151,7 @@ def test_a_crash_mid_episode_names_the_turn_and_keeps_the_traceback():
     details = caught.value.details
     assert details.startswith("Traceback")
     assert "play_turn" in details and "retro/game.py" in details
-    assert "retro_gamer/environment.py" not in details
+    assert "retro_gamer/game/environment.py" not in details
 
 
 def test_a_crash_while_creating_the_game_at_reset():

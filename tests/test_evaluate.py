@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from retro_gamer import evaluate
-from retro_gamer.environment import Environment
+from retro_gamer.show import evaluate
+from retro_gamer.game.environment import Environment
 from retro_gamer.errors import CheckpointError, ConfigError
-from retro_gamer.games import load_game
-from retro_gamer.observation import Observer
+from retro_gamer.game.loading import load_game
+from retro_gamer.game.observation import Observer
 
 CATCH_FOLDER = Path(__file__).parent / "games" / "catch"
 CATCH = load_game(str(CATCH_FOLDER))

@@ -33,10 +33,10 @@ import pytest
 
 from cli_helpers import (GAMES, assert_log_not_torn, create_catch_run, run_cli, run_main,
                          set_setting, temporary_files)
-from retro_gamer import checkpoint as checkpoints
-from retro_gamer import training_log
+from retro_gamer.run import checkpoint as checkpoints
+from retro_gamer.run import training_log
 from retro_gamer.errors import CheckpointError
-from retro_gamer.policy import load_policy
+from retro_gamer.show.policy import load_policy
 
 BIG_MEMORY = "1000000"
 EVERY_SECONDS = 2.5      # an "anywhere" signal comes within this long after the start

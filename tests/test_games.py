@@ -8,7 +8,7 @@ import pytest
 from retro.game import Game
 
 from retro_gamer.errors import GameCrashed, GameError, RetroGamerError
-from retro_gamer.games import (
+from retro_gamer.game.loading import (
     BUILT_IN_DESCRIPTIONS,
     GameSource,
     description_problems,
@@ -203,7 +203,7 @@ def test_the_games_own_import_error_shows_its_traceback():
     assert "Traceback" in error.details
     assert "import retro_gamer_test_missing_dependency" in error.details
     assert "importlib" not in error.details
-    assert "retro_gamer/games.py" not in error.details
+    assert "retro_gamer/game/loading.py" not in error.details
 
 
 def test_a_module_name_game_whose_import_fails_is_a_crash_not_not_found(tmp_path, monkeypatch):
@@ -248,7 +248,7 @@ def test_create_game_raising_shows_the_authors_traceback():
     details = caught.value.details
     assert "Traceback" in details
     assert "in create_game" in details and "in load_level" in details
-    assert "retro_gamer/games.py" not in details
+    assert "retro_gamer/game/loading.py" not in details
 
 
 def test_create_game_returning_something_else():

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retro_gamer.environment import Environment
+from retro_gamer.game.environment import Environment
 from retro_gamer.errors import ObservationError
-from retro_gamer.games import load_game
-from retro_gamer.observation import ObservationLayout, Observer
+from retro_gamer.game.loading import load_game
+from retro_gamer.game.observation import ObservationLayout, Observer
 
 GAMES = Path(__file__).parent / "games"
 ARROWS = ["KEY_LEFT", "KEY_RIGHT", "KEY_UP", "KEY_DOWN"]

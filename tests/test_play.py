@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from retro.examples import snake
 
-from retro_gamer.environment import Environment
+from retro_gamer.game.environment import Environment
 from retro_gamer.errors import ConfigError, TerminalTooSmall
-from retro_gamer.play import (
+from retro_gamer.show.play import (
     CHOSEN_MARKER,
     NO_OP_LABEL,
     Readout,
@@ -30,7 +30,7 @@ from retro_gamer.play import (
     state_lines,
     watch,
 )
-from retro_gamer.terminal import REVERSE_VIDEO, Canvas
+from retro_gamer.show.terminal import REVERSE_VIDEO, Canvas
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -272,7 +272,7 @@ def test_max_turns_ends_a_game_that_goes_on():
 
 
 def test_several_episodes_play_in_a_row(monkeypatch):
-    monkeypatch.setattr("retro_gamer.play.PAUSE_BETWEEN_GAMES", 0.0)
+    monkeypatch.setattr("retro_gamer.show.play.PAUSE_BETWEEN_GAMES", 0.0)
     games = []
 
     class CountingEnvironment(Environment):
@@ -641,7 +641,7 @@ def test_cli_play_stopped_by_a_signal_gives_the_terminal_back(run_in_pty, traine
 
 def test_a_seed_shows_the_games_that_evaluate_plays():
     """play --seed N starts game i exactly like evaluate --seed N's game i."""
-    from retro_gamer.evaluate import seed_game
+    from retro_gamer.show.evaluate import seed_game
 
     def first_frame(seed):
         screen = FakeScreen(keys=["escape"])

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from retro_gamer import plot
-from retro_gamer.plot import nice_ticks
+from retro_gamer.show import plot
+from retro_gamer.show.plot import nice_ticks
 from retro_gamer.errors import ConfigError, RetroGamerError
-from retro_gamer.training_log import (
+from retro_gamer.run.training_log import (
     LogEntry,
     checkpoint_name,
     format_checkpoint_line,

@@ -1,4 +1,4 @@
-"""Tests for retro_gamer.replay: the sum tree, uniform and prioritized replay."""
+"""Tests for retro_gamer.dqn.replay: the sum tree, uniform and prioritized replay."""
 
 import io
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from retro_gamer.errors import CheckpointError, TrainingError
-from retro_gamer.replay import (
+from retro_gamer.dqn.replay import (
     PrioritizedReplay,
     ReplayBatch,
     SumTree,

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from retro_gamer.errors import RetroGamerError
-from retro_gamer.terminal import (
+from retro_gamer.show.terminal import (
     CLEAR_SCREEN,
     ENTER_ALTERNATE_SCREEN,
     HIDE_CURSOR,

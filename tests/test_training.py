@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retro_gamer import checkpoint as checkpoints
+from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.cli import main
-from retro_gamer.config import read_config
-from retro_gamer.evaluate import evaluate_greedy, evaluate_random
+from retro_gamer.run.settings import read_config
+from retro_gamer.show.evaluate import evaluate_greedy, evaluate_random
 from retro_gamer.errors import TrainingError
-from retro_gamer.policy import load_policy
-from retro_gamer.trainer import Trainer
+from retro_gamer.show.policy import load_policy
+from retro_gamer.dqn.loop import Trainer
 
 GAMES = Path(__file__).parent / "games"
 CATCH = str(GAMES / "catch")

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from retro_gamer.errors import RetroGamerError
-from retro_gamer.training_log import (
+from retro_gamer.run.training_log import (
     LogEntry,
     checkpoint_name,
     format_checkpoint_line,

@@ -25,7 +25,7 @@ import zipfile
 
 import numpy as np
 
-from retro_gamer.atomic import write_atomically
+from retro_gamer.run.atomic import write_atomically
 from retro_gamer.errors import CheckpointError
 
 

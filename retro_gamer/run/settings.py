@@ -30,7 +30,7 @@ from pathlib import Path
 import tomlkit
 import tomlkit.exceptions
 
-from retro_gamer.atomic import write_text_atomically
+from retro_gamer.run.atomic import write_text_atomically
 from retro_gamer.errors import ConfigError
 
 CONFIG_FILE = "config.toml"

@@ -35,7 +35,7 @@ from retro.input import ProgrammaticInput
 from retro.views._util import get_agent_character  # what HeadlessView draws in a cell
 
 from retro_gamer.errors import GameError
-from retro_gamer.games import game_crashed, new_game
+from retro_gamer.game.loading import game_crashed, new_game
 
 
 def z_order(agent) -> int:

@@ -50,9 +50,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
-from retro_gamer.atomic import write_text_atomically
+from retro_gamer.run.atomic import write_text_atomically
 from retro_gamer.errors import ConfigError, RetroGamerError
-from retro_gamer.training_log import LOG_FILE_NAME, read_log
+from retro_gamer.run.training_log import LOG_FILE_NAME, read_log
 
 METRICS = ("avg_reward", "avg_steps", "avg_loss", "epsilon")
 

@@ -47,11 +47,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retro_gamer.environment import Environment
+from retro_gamer.game.environment import Environment
 from retro_gamer.errors import ConfigError, TerminalTooSmall
-from retro_gamer.evaluate import seed_game
-from retro_gamer.policy import load_policy
-from retro_gamer.terminal import REVERSE_VIDEO, Canvas, Painter, Screen, color_codes, style_of
+from retro_gamer.show.evaluate import seed_game
+from retro_gamer.show.policy import load_policy
+from retro_gamer.show.terminal import REVERSE_VIDEO, Canvas, Painter, Screen, color_codes, style_of
 
 NO_OP_LABEL = "no-op"
 PANEL_GAP = 2  # columns between the board's border and the panel

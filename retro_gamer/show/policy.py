@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from retro_gamer import checkpoint as checkpoints
-from retro_gamer.config import incompatibility_message, incompatible_changes, read_config
+from retro_gamer.run import checkpoint as checkpoints
+from retro_gamer.run.settings import incompatibility_message, incompatible_changes, read_config
 from retro_gamer.errors import CheckpointError
-from retro_gamer.games import GameSource, load_game
+from retro_gamer.game.loading import GameSource, load_game
 from retro_gamer.nn.network import QNetwork
-from retro_gamer.observation import Observer, make_observer
+from retro_gamer.game.observation import Observer, make_observer
 
 
 @dataclass

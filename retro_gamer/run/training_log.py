@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from retro_gamer.atomic import write_text_atomically
+from retro_gamer.run.atomic import write_text_atomically
 from retro_gamer.errors import RetroGamerError
 
 LOG_FILE_NAME = "training.log"

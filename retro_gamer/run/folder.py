@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from retro_gamer import checkpoint as checkpoints
-from retro_gamer.config import (CONFIG_FILE, SECTIONS, SETTINGS, config_path, read_config, section_values,
+from retro_gamer.run import checkpoint as checkpoints
+from retro_gamer.run.settings import (CONFIG_FILE, SECTIONS, SETTINGS, config_path, read_config, section_values,
                                 validate, write_new_config)
 from retro_gamer.errors import RetroGamerError
-from retro_gamer.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
+from retro_gamer.run.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
 
 
 def _shown(run_dir):
@@ -29,8 +29,8 @@ def _shown(run_dir):
 
 def create_run(game_spec, output, overrides):
     """``retro-gamer create``: write a commented config.toml and print a summary."""
-    from retro_gamer.environment import discover_characters
-    from retro_gamer.games import load_game, new_game
+    from retro_gamer.game.environment import discover_characters
+    from retro_gamer.game.loading import load_game, new_game
 
     run_dir = Path(output)
     if config_path(run_dir).exists():
@@ -81,8 +81,8 @@ def _by_section(values):
 
 def _check_observation(settings, source):
     """Show the agent the first board of a game now, so mistakes show now, not after hours."""
-    from retro_gamer.environment import Environment
-    from retro_gamer.observation import make_observer
+    from retro_gamer.game.environment import Environment
+    from retro_gamer.game.observation import make_observer
 
     environment = Environment(source.factory, settings["actions"], settings["reward"])
     environment.reset()

@@ -32,18 +32,18 @@ from pathlib import Path
 
 import numpy as np
 
-from retro_gamer import checkpoint as checkpoints
-from retro_gamer.atomic import remove_leftovers
-from retro_gamer.config import incompatibility_message, incompatible_changes, read_config, shape_snapshot
-from retro_gamer.dqn import DQNAgent
-from retro_gamer.environment import Environment
+from retro_gamer.run import checkpoint as checkpoints
+from retro_gamer.run.atomic import remove_leftovers
+from retro_gamer.run.settings import incompatibility_message, incompatible_changes, read_config, shape_snapshot
+from retro_gamer.dqn.agent import DQNAgent
+from retro_gamer.game.environment import Environment
 from retro_gamer.errors import CheckpointError, GameCrashed, TrainingError
-from retro_gamer.games import load_game
+from retro_gamer.game.loading import load_game
 from retro_gamer.nn.serialize import load_npz, save_npz
-from retro_gamer.nstep import NStepWindow
-from retro_gamer.observation import make_observer
-from retro_gamer.replay import make_replay
-from retro_gamer.training_log import (LOG_FILE_NAME, LogEntry, checkpoint_name, format_checkpoint_line,
+from retro_gamer.dqn.nstep import NStepWindow
+from retro_gamer.game.observation import make_observer
+from retro_gamer.dqn.replay import make_replay
+from retro_gamer.run.training_log import (LOG_FILE_NAME, LogEntry, checkpoint_name, format_checkpoint_line,
                                       format_resume_line, parse_checkpoint_line, write_log_atomically)
 
 CHECKPOINT_EVERY = 100

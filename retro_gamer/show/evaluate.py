@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from retro_gamer.environment import Environment
+from retro_gamer.game.environment import Environment
 from retro_gamer.errors import CheckpointError, ConfigError
-from retro_gamer.policy import list_checkpoints, load_policy
+from retro_gamer.show.policy import list_checkpoints, load_policy
 
 
 @dataclass
