@@ -42,7 +42,7 @@ CONFIGURATIONS = [
 def train_one(options, episodes):
     """In this process: create a Snake run with ``options`` and train it; print JSON figures."""
     from retro_gamer.cli import main
-    from retro_gamer.run.settings import read_config
+    from retro_gamer.run.config_file import read_config
     from retro_gamer.dqn.loop import Trainer
 
     with tempfile.TemporaryDirectory() as folder:

@@ -1,8 +1,11 @@
-"""config.py: the settings table, validation, config.toml round trips, the compatibility check."""
+"""run/settings.py, validation.py and config_file.py: the table, validation, config.toml round trips, the compatibility check."""
 
 import tomlkit
+import dataclasses
+
 import pytest
 
+from retro_gamer.run import config_file, validation
 from retro_gamer.run import settings as config
 from retro_gamer.errors import ConfigError
 
@@ -41,20 +44,20 @@ def test_shape_settings_match_the_walkthrough():
 
 
 def test_defaults_fill_in_and_values_are_plain_python():
-    settings = config.validate(snake_values())
-    assert settings["learning_rate"] == 0.0001 and type(settings["learning_rate"]) is float
-    assert settings["hidden_sizes"] == [128, 64]
-    assert settings["gamma"] == 0.99
-    assert settings["training_episodes"] == 1000
+    settings = validation.validate(snake_values())
+    assert settings.learning_rate == 0.0001 and type(settings.learning_rate) is float
+    assert settings.hidden_sizes == [128, 64]
+    assert settings.gamma == 0.99
+    assert settings.training_episodes == 1000
 
 
 def test_tomlkit_values_are_unwrapped():
     document = tomlkit.parse('[training]\nlearning_rate = 0.001\nbatch_size = 32\n')
     values = snake_values()
     values["training"] = document["training"]
-    settings = config.validate({k: (dict(v) if hasattr(v, "items") else v) for k, v in values.items()})
-    assert type(settings["learning_rate"]) is float
-    assert type(settings["batch_size"]) is int
+    settings = validation.validate({k: (dict(v) if hasattr(v, "items") else v) for k, v in values.items()})
+    assert type(settings.learning_rate) is float
+    assert type(settings.batch_size) is int
 
 
 def test_every_problem_is_listed_at_once():
@@ -62,7 +65,7 @@ def test_every_problem_is_listed_at_once():
                              "training.gamma": 1.5, "preprocessing.spatial": "yes",
                              "training.learnig_rate_decay": 0.9})
     with pytest.raises(ConfigError) as caught:
-        config.validate(values)
+        validation.validate(values)
     message = str(caught.value)
     lines = message.splitlines()
     assert len(lines) == 5
@@ -76,11 +79,11 @@ def test_every_problem_is_listed_at_once():
 def test_cross_checks():
     values = snake_values(**{"training.batch_size": 500, "training.memory_capacity": 100})
     with pytest.raises(ConfigError, match="batch_size .500. must not be larger than training.memory_capacity"):
-        config.validate(values)
+        validation.validate(values)
     with pytest.raises(ConfigError, match="egocentric_player is empty"):
-        config.validate(snake_values(**{"preprocessing.egocentric": True}))
+        validation.validate(snake_values(**{"preprocessing.egocentric": True}))
     with pytest.raises(ConfigError, match="would see nothing"):
-        config.validate(snake_values(**{"preprocessing.board": False}))
+        validation.validate(snake_values(**{"preprocessing.board": False}))
 
 
 def test_unknown_section_and_setting_in_wrong_section():
@@ -88,68 +91,68 @@ def test_unknown_section_and_setting_in_wrong_section():
     values["trainig"] = {}
     values["training"]["hidden_sizes"] = [32]
     with pytest.raises(ConfigError) as caught:
-        config.validate(values)
+        validation.validate(values)
     assert "did you mean [training]" in str(caught.value)
     assert "did you mean hidden_sizes in [model]" in str(caught.value)
 
 
 def test_character_set_rules():
     with pytest.raises(ConfigError, match="single characters"):
-        config.validate(snake_values(**{"metadata.character_set": ["@@"]}))
+        validation.validate(snake_values(**{"metadata.character_set": ["@@"]}))
     with pytest.raises(ConfigError, match="more than once"):
-        config.validate(snake_values(**{"metadata.character_set": ["@", "@"]}))
+        validation.validate(snake_values(**{"metadata.character_set": ["@", "@"]}))
     with pytest.raises(ConfigError, match="space"):
-        config.validate(snake_values(**{"metadata.character_set": [" "]}))
+        validation.validate(snake_values(**{"metadata.character_set": [" "]}))
 
 
 def test_missing_required_setting():
     values = snake_values()
     del values["metadata"]["reward"]
     with pytest.raises(ConfigError, match="metadata.reward is missing"):
-        config.validate(values)
+        validation.validate(values)
 
 
 def test_written_file_teaches_and_round_trips(tmp_path):
-    settings = config.validate(snake_values())
-    config.write_new_config(tmp_path, settings)
+    settings = validation.validate(snake_values())
+    config_file.write_new_config(tmp_path, settings)
     text = (tmp_path / "config.toml").read_text()
     for setting in config.SETTINGS:
         if setting.name == "factory":
             continue
         assert f"# {setting.help}" in text
         assert f"\n{setting.name} = " in text
-    assert config.read_config(tmp_path) == settings
+    assert config_file.read_config(tmp_path) == settings
 
 
 def test_user_edits_and_comments_survive_an_update(tmp_path):
-    settings = config.validate(snake_values())
-    config.write_new_config(tmp_path, settings)
+    settings = validation.validate(snake_values())
+    config_file.write_new_config(tmp_path, settings)
     path = tmp_path / "config.toml"
     text = path.read_text().replace("gamma = 0.99", "gamma = 0.95  # my own note")
     path.write_text(text + "\n# a comment of my own\n")
-    config.update_config(tmp_path, {"training_episodes": 2000})
+    config_file.update_config(tmp_path, {"training_episodes": 2000})
     after = path.read_text()
     assert "gamma = 0.95  # my own note" in after
     assert "# a comment of my own" in after
-    assert config.read_config(tmp_path)["training_episodes"] == 2000
+    assert config_file.read_config(tmp_path).training_episodes == 2000
 
 
 def test_broken_toml_says_where(tmp_path):
     (tmp_path / "config.toml").write_text("[training]\nlearning_rate = = 3\n")
     with pytest.raises(ConfigError, match="not valid TOML.*line 2"):
-        config.read_config(tmp_path)
+        config_file.read_config(tmp_path)
 
 
 def test_missing_folder_and_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
-        config.read_config(tmp_path / "nowhere")
+        config_file.read_config(tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="not a training run"):
-        config.read_config(tmp_path)
+        config_file.read_config(tmp_path)
 
 
 def test_incompatible_changes_name_was_now_why():
-    before = config.validate(snake_values())
-    after = config.validate(snake_values(**{"metadata.character_set": ["@", "*", ">", "<", "^", "v", "#"],
+    before = validation.validate(snake_values())
+    after = validation.validate(snake_values(**{"metadata.character_set": ["@", "*", ">", "<", "^", "v", "#"],
                                             "training.learning_rate": 0.01}))
     changes = config.incompatible_changes(config.shape_snapshot(before), after)
     assert [setting.name for setting, _, _ in changes] == ["character_set"]
@@ -159,3 +162,15 @@ def test_incompatible_changes_name_was_now_why():
     assert "now : ['@', '*', '>', '<', '^', 'v', '#']" in message
     assert "why : the set of board characters (changes input layer size)" in message
     assert "retro-gamer clean runs/snake/" in message
+
+
+def test_settings_are_one_frozen_object_whose_fields_are_the_table():
+    settings = validation.validate(snake_values())
+    assert isinstance(settings, config.Settings)
+    assert settings.epsilon_min == 0.05 and settings.actions == ["KEY_RIGHT", "KEY_UP", "KEY_LEFT", "KEY_DOWN"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.epsilon_min = 0.5
+    assert [row.name for row in config.SETTINGS] == [item.name for item in dataclasses.fields(config.Settings)]
+    # list defaults are copies: one run's list is not another's
+    other = validation.validate(snake_values())
+    assert settings.observe_state == other.observe_state and settings.observe_state is not other.observe_state

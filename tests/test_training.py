@@ -11,7 +11,7 @@ import pytest
 
 from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.cli import main
-from retro_gamer.run.settings import read_config
+from retro_gamer.run.config_file import read_config
 from retro_gamer.show.evaluate import evaluate_greedy, evaluate_random
 from retro_gamer.errors import TrainingError
 from retro_gamer.show.policy import load_policy
@@ -57,31 +57,31 @@ def test_create_snake_by_module_name_prints_the_walkthrough_summary(tmp_path):
         "architecture: MLP",
     ]
     settings = read_config(tmp_path / "runs" / "snake")
-    assert settings["observe_state"] == ["apple_dx", "apple_dy"]
-    assert settings["egocentric"] and settings["egocentric_player"] == "Snake head"
+    assert settings.observe_state == ["apple_dx", "apple_dy"]
+    assert settings.egocentric and settings.egocentric_player == "Snake head"
 
 
 def test_create_by_file_path_takes_options_and_description_values(tmp_path, capsys):
     run_dir = create(tmp_path, "--learning-rate", "0.001", "--hidden-sizes", "64,32",
                      "--no-prioritize-experiences", "--seed", "7")
     settings = read_config(run_dir)
-    assert settings["actions"] == ["KEY_LEFT", "KEY_RIGHT"]
-    assert settings["character_set"] == ["=", "o"]
-    assert settings["board_size"] == [5, 6]
-    assert settings["learning_rate"] == 0.001 and settings["hidden_sizes"] == [64, 32]
-    assert settings["seed"] == 7 and settings["prioritize_experiences"] is False
+    assert settings.actions == ["KEY_LEFT", "KEY_RIGHT"]
+    assert settings.character_set == ["=", "o"]
+    assert settings.board_size == [5, 6]
+    assert settings.learning_rate == 0.001 and settings.hidden_sizes == [64, 32]
+    assert settings.seed == 7 and settings.prioritize_experiences is False
     assert "architecture: MLP" in capsys.readouterr().out
 
 
 def test_create_takes_spatial_from_the_games_own_description(tmp_path, capsys):
     run_dir = create(tmp_path, game="retro.examples.nav")
-    assert read_config(run_dir)["spatial"] is True
+    assert read_config(run_dir).spatial is True
     assert "architecture: CNN" in capsys.readouterr().out
 
 
 def test_create_discovers_characters_when_the_description_has_none(tmp_path, capsys):
     run_dir = create(tmp_path, "--exploration-turns", "200", game=str(GAMES / "walker.py"))
-    characters = read_config(run_dir)["character_set"]
+    characters = read_config(run_dir).character_set
     assert characters == sorted(characters) and " " not in characters and characters
 
 

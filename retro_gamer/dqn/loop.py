@@ -34,7 +34,8 @@ import numpy as np
 
 from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.run.atomic import remove_leftovers
-from retro_gamer.run.settings import incompatibility_message, incompatible_changes, read_config, shape_snapshot
+from retro_gamer.run.config_file import read_config
+from retro_gamer.run.settings import incompatibility_message, incompatible_changes, shape_snapshot
 from retro_gamer.dqn.agent import DQNAgent
 from retro_gamer.game.environment import Environment
 from retro_gamer.errors import CheckpointError, GameCrashed, TrainingError
@@ -87,22 +88,22 @@ class Trainer:
     def __init__(self, run_dir, settings):
         self.run_dir = Path(run_dir)
         self.settings = settings
-        self.seed = settings["seed"]
+        self.seed = settings.seed
         random.seed(self.seed)                       # retro games draw from Python's random
         self.rng = np.random.default_rng(self.seed)  # the agent's exploration and initial weights
-        self.source = load_game(settings["module"], settings["factory"])
-        self.environment = Environment(self.source.factory, settings["actions"], settings["reward"])
+        self.source = load_game(settings.module, settings.factory)
+        self.environment = Environment(self.source.factory, settings.actions, settings.reward)
         self.observer = make_observer(settings)
         self.environment.reset()
         self.observer.start_episode(self.environment.game)  # fixes the observation's layout
         self.layout = self.observer.layout
         self.agent = DQNAgent(
-            self.layout, self.environment.num_actions, settings["hidden_sizes"],
-            settings["conv_channels"] if settings["spatial"] else None, settings["learning_rate"],
-            settings["max_grad_norm"], settings["double_dqn"], self.rng)
-        self.memory = make_replay(settings["prioritize_experiences"], settings["memory_capacity"],
+            self.layout, self.environment.num_actions, settings.hidden_sizes,
+            settings.conv_channels if settings.spatial else None, settings.learning_rate,
+            settings.max_grad_norm, settings.double_dqn, self.rng)
+        self.memory = make_replay(settings.prioritize_experiences, settings.memory_capacity,
                                   self.layout.board_shape or (0, 0), self.layout.state_size, self.seed + 1)
-        self.progress = Progress(epsilon=settings["epsilon"], learning_rate=settings["learning_rate"])
+        self.progress = Progress(epsilon=settings.epsilon, learning_rate=settings.learning_rate)
 
     # --- the loop --------------------------------------------------------------
 
@@ -115,8 +116,8 @@ class Trainer:
             episode = progress.episode + 1
             episode_reward, turns = self.play_episode(episode, block)
             progress.episode = episode
-            progress.epsilon = max(settings["epsilon_min"], progress.epsilon * settings["epsilon_decay"])
-            progress.learning_rate *= settings["learning_rate_decay"]
+            progress.epsilon = max(settings.epsilon_min, progress.epsilon * settings.epsilon_decay)
+            progress.learning_rate *= settings.learning_rate_decay
             self.agent.optimizer.learning_rate = progress.learning_rate
             block.rewards.append(episode_reward)
             block.turns.append(turns)
@@ -134,12 +135,12 @@ class Trainer:
         """One episode, learning as it goes; returns its total reward and its number of turns."""
         settings, progress, agent = self.settings, self.progress, self.agent
         environment, observer = self.environment, self.observer
-        window = NStepWindow(settings["n_step"], settings["gamma"], self.memory)
+        window = NStepWindow(settings.n_step, settings.gamma, self.memory)
         self._reset(episode)
         board, state_values = observer.encode(environment.game, environment.drawn_cells)
         episode_reward, game_over, turn = 0.0, False, 0
-        for turn in range(1, settings["max_turns_per_episode"] + 1):
-            if progress.total_turns < settings["exploration_turns"]:
+        for turn in range(1, settings.max_turns_per_episode + 1):
+            if progress.total_turns < settings.exploration_turns:
                 action = int(self.rng.integers(environment.num_actions))
             else:
                 action = agent.act(board, state_values, progress.epsilon)
@@ -151,7 +152,7 @@ class Trainer:
             episode_reward += reward
             if self._time_to_learn():
                 block.add_loss(self._learn(episode))
-            if progress.total_turns % settings["target_update_freq"] == 0:
+            if progress.total_turns % settings.target_update_freq == 0:
                 agent.sync_target()
             board, state_values = next_board, next_state_values
             if game_over:
@@ -176,16 +177,16 @@ class Trainer:
     def _time_to_learn(self):
         """Learning starts after the exploration turns, once a batch can be drawn."""
         turns = self.progress.total_turns
-        return (turns >= self.settings["exploration_turns"]
-                and len(self.memory) >= self.settings["batch_size"]
-                and turns % self.settings["train_every"] == 0)
+        return (turns >= self.settings.exploration_turns
+                and len(self.memory) >= self.settings.batch_size
+                and turns % self.settings.train_every == 0)
 
     def _learn(self, episode):
         settings = self.settings
-        fraction_done = min(1.0, episode / settings["training_episodes"])
+        fraction_done = min(1.0, episode / settings.training_episodes)
         beta = BETA_START + (1.0 - BETA_START) * fraction_done
-        batch = self.memory.sample(settings["batch_size"], beta)
-        loss, td_errors = self.agent.learn(batch, settings["gamma"], self.reward_scale())
+        batch = self.memory.sample(settings.batch_size, beta)
+        loss, td_errors = self.agent.learn(batch, settings.gamma, self.reward_scale())
         if not np.isfinite(loss):
             latest = checkpoints.list_checkpoints(self.run_dir)
             resume_note = f"resumes from {latest[-1].name}" if latest else "starts fresh"
@@ -203,8 +204,8 @@ class Trainer:
 
         ``reward_scale = 0`` means: divide by the largest reward change seen so far.
         """
-        if self.settings["reward_scale"] > 0:
-            return self.settings["reward_scale"]
+        if self.settings.reward_scale > 0:
+            return self.settings.reward_scale
         return 1.0 / self.progress.largest_reward if self.progress.largest_reward > 0 else 1.0
 
     # --- checkpoints -------------------------------------------------------------
@@ -262,8 +263,8 @@ class Trainer:
             "learning_rate": progress.learning_rate,
             "training_seconds": progress.training_seconds,
             "largest_reward": progress.largest_reward,
-            "settings_learning_rate": self.settings["learning_rate"],
-            "settings_epsilon": self.settings["epsilon"],
+            "settings_learning_rate": self.settings.learning_rate,
+            "settings_epsilon": self.settings.epsilon,
             "shape": shape_snapshot(self.settings),
             "state_keys": [list(item) for item in self.layout.state_keys],
             "numpy_rng": self.rng.bit_generator.state,
@@ -309,11 +310,11 @@ class Trainer:
     def _apply_edited_schedules(self, meta):
         """A learning_rate or epsilon edited in config.toml since the checkpoint starts from the new value."""
         settings, progress = self.settings, self.progress
-        if settings["learning_rate"] != meta["settings_learning_rate"]:
-            progress.learning_rate = settings["learning_rate"]
-        if settings["epsilon"] != meta["settings_epsilon"]:
-            progress.epsilon = settings["epsilon"]
-        progress.epsilon = max(settings["epsilon_min"], progress.epsilon)
+        if settings.learning_rate != meta["settings_learning_rate"]:
+            progress.learning_rate = settings.learning_rate
+        if settings.epsilon != meta["settings_epsilon"]:
+            progress.epsilon = settings.epsilon
+        progress.epsilon = max(settings.epsilon_min, progress.epsilon)
 
     def resume_memory(self, episode):
         """Refill the replay memory saved beside the checkpoint, if it belongs to it."""
@@ -422,7 +423,7 @@ def train(run_dir):
         latest = existing[-1]
         meta = trainer.resume_from(latest)
         log_lines = _log_lines_up_to(run_dir, meta)
-        if trainer.progress.episode >= settings["training_episodes"]:
+        if trainer.progress.episode >= settings.training_episodes:
             _write_log(run_dir, log_lines)
             print(f"Training already complete ({trainer.progress.episode} episodes). To keep training,\n"
                   "increase training_episodes in config.toml.")
@@ -438,11 +439,11 @@ def train(run_dir):
         trainer.progress.log_lines += ["  " + line for line in trainer.agent.online.describe()]
         trainer.progress.log_lines += ["Observation:"] + ["  " + line for line in trainer.layout.describe()]
         trainer.progress.log_lines += [""]
-    bar = tqdm(total=settings["training_episodes"], initial=trainer.progress.episode, unit="ep",
+    bar = tqdm(total=settings.training_episodes, initial=trainer.progress.episode, unit="ep",
                dynamic_ncols=True, disable=None, file=sys.stderr)
     try:
         with _StopRequest() as stop_requested:
-            trainer.run_episodes(settings["training_episodes"], stop_requested, bar)
+            trainer.run_episodes(settings.training_episodes, stop_requested, bar)
     except KeyboardInterrupt:
         bar.close()
         latest = checkpoints.list_checkpoints(run_dir)

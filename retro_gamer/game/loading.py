@@ -50,7 +50,8 @@ from typing import Callable
 
 from retro.game import Game
 
-from retro_gamer.run.settings import PREPROCESSING_OPTIONS, SETTINGS_BY_NAME, check_value
+from retro_gamer.run.settings import PREPROCESSING_OPTIONS, SETTINGS_BY_NAME
+from retro_gamer.run.validation import check_value
 from retro_gamer.errors import GameCrashed, GameError
 
 # Descriptions for games that cannot carry a pyproject.toml of their own.

@@ -347,10 +347,10 @@ def make_observer(settings, state_sizes=None):
     ``state_sizes`` (key -> number of values), as saved in a checkpoint,
     fixes the sizes of the observed keys that config.toml does not declare.
     """
-    sizes = dict(settings["observe_state_sizes"])
+    sizes = dict(settings.observe_state_sizes)
     sizes.update(state_sizes or {})
     return Observer(
-        settings["character_set"], tuple(settings["board_size"]), board=settings["board"],
-        observe_state=settings["observe_state"], observe_state_sizes=sizes,
-        egocentric=settings["egocentric"], egocentric_player=settings["egocentric_player"],
-        egocentric_radius=settings["egocentric_radius"])
+        settings.character_set, tuple(settings.board_size), board=settings.board,
+        observe_state=settings.observe_state, observe_state_sizes=sizes,
+        egocentric=settings.egocentric, egocentric_player=settings.egocentric_player,
+        egocentric_radius=settings.egocentric_radius)

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from retro_gamer.run import checkpoint as checkpoints
-from retro_gamer.run.settings import (CONFIG_FILE, SECTIONS, SETTINGS, config_path, read_config, section_values,
-                                validate, write_new_config)
+from retro_gamer.run.config_file import CONFIG_FILE, config_path, read_config, write_new_config
+from retro_gamer.run.settings import SECTIONS, SETTINGS, section_values
+from retro_gamer.run.validation import validate
 from retro_gamer.errors import RetroGamerError
 from retro_gamer.run.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
 
@@ -57,11 +58,11 @@ def create_run(game_spec, output, overrides):
     print(f"Created training run at {os.path.join(output, CONFIG_FILE)}")
     print(f"  game        : {source.display_name}")
     print(f"  board_size  : {width}×{height}")
-    print(f"  actions     : {settings['actions']}")
-    print(f"  reward      : {settings['reward']}")
-    print(f"  characters  : {settings['character_set']}"
-          + (f" (seen in {max(settings['exploration_turns'], 1)} random turns)" if discovered else ""))
-    print(f"  architecture: {'CNN' if settings['spatial'] else 'MLP'}")
+    print(f"  actions     : {settings.actions}")
+    print(f"  reward      : {settings.reward}")
+    print(f"  characters  : {settings.character_set}"
+          + (f" (seen in {max(settings.exploration_turns, 1)} random turns)" if discovered else ""))
+    print(f"  architecture: {'CNN' if settings.spatial else 'MLP'}")
     return 0
 
 
@@ -84,7 +85,7 @@ def _check_observation(settings, source):
     from retro_gamer.game.environment import Environment
     from retro_gamer.game.observation import make_observer
 
-    environment = Environment(source.factory, settings["actions"], settings["reward"])
+    environment = Environment(source.factory, settings.actions, settings.reward)
     environment.reset()
     observer = make_observer(settings)
     observer.start_episode(environment.game)
@@ -97,9 +98,9 @@ def show_info(run_dir):
     """``retro-gamer info``: the settings, the last 5 log lines, the checkpoints."""
     settings = read_config(run_dir)
     model = section_values(settings, "model")
-    if not settings["spatial"]:
+    if not settings.spatial:
         model.pop("conv_channels")
-    print(f"Game module   : {settings['module']}")
+    print(f"Game module   : {settings.module}")
     print(f"Metadata      : {section_values(settings, 'metadata')}")
     print(f"Preprocessing : {section_values(settings, 'preprocessing')}")
     print(f"Model         : {model}")

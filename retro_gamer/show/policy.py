@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from retro_gamer.run import checkpoint as checkpoints
-from retro_gamer.run.settings import incompatibility_message, incompatible_changes, read_config
+from retro_gamer.run.config_file import read_config
+from retro_gamer.run.settings import incompatibility_message, incompatible_changes
 from retro_gamer.errors import CheckpointError
 from retro_gamer.game.loading import GameSource, load_game
 from retro_gamer.nn.network import QNetwork
@@ -52,17 +53,17 @@ def load_policy(run_dir, checkpoint=None):
         layout = observer.layout
         network = QNetwork(
             board_shape=layout.board_shape, num_codes=layout.num_codes, state_size=layout.state_size,
-            num_actions=len(settings["actions"]) + 1, hidden_sizes=settings["hidden_sizes"],
-            conv_channels=settings["conv_channels"] if settings["spatial"] else None,
+            num_actions=len(settings.actions) + 1, hidden_sizes=settings.hidden_sizes,
+            conv_channels=settings.conv_channels if settings.spatial else None,
             rng=np.random.default_rng(0))
         network.load_state_arrays(arrays, prefix="online/")
         episode = int(meta["episode"])
     except (CheckpointError, KeyError, TypeError, ValueError) as problem:
         raise checkpoints.unusable(path, problem) from None
     return TrainedPolicy(
-        checkpoint_name=path.stem, episode=episode, source=load_game(settings["module"], settings["factory"]),
-        actions=list(settings["actions"]), reward_key=settings["reward"], observer=observer,
-        network=network, max_turns=settings["max_turns_per_episode"])
+        checkpoint_name=path.stem, episode=episode, source=load_game(settings.module, settings.factory),
+        actions=list(settings.actions), reward_key=settings.reward, observer=observer,
+        network=network, max_turns=settings.max_turns_per_episode)
 
 
 def list_checkpoints(run_dir):
