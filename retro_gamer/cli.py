@@ -19,6 +19,7 @@ DESCRIPTION = """\
 Train Deep Q-Network agents to play retro-games terminal games.
 
 A typical session:
+  retro-gamer check retro.examples.snake      # what would go wrong, before training
   retro-gamer create --game retro.examples.snake --output runs/snake/
   retro-gamer train runs/snake/        # Ctrl-C to stop; run again to resume
   retro-gamer play runs/snake/         # watch the agent (Enter or Escape quits)
@@ -186,7 +187,54 @@ def build_parser():
     plot.add_argument("--output", metavar="FILE.svg", help="write an SVG file instead of drawing in the terminal")
     plot.add_argument("--width", type=_positive_int, metavar="N", help="columns (default: the terminal's width)")
     plot.set_defaults(run=run_plot)
+
+    check = commands.add_parser(
+        "check", help="find what would go wrong with a game before training it",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=CHECK_DESCRIPTION)
+    check.add_argument("game", metavar="GAME",
+                       help="a module name (retro.examples.snake), a .py file, a package folder, "
+                            "or a run folder (its config.toml is checked)")
+    check.add_argument("--episodes", type=_positive_int, default=20, metavar="N",
+                       help="random episodes to play (default: 20)")
+    check.add_argument("--max-turns", type=_positive_int, default=1000, metavar="N",
+                       help="turns after which an episode counts as not ending (default: 1000)")
+    check.add_argument("--seed", type=int, default=0, metavar="N",
+                       help="seed of the random episodes; the same seed, the same findings (default: 0)")
+    check.add_argument("--strict", action="store_true",
+                       help="exit 1 on warnings too, not only on problems")
+    check.set_defaults(run=run_check)
     return parser
+
+
+CHECK_DESCRIPTION = """\
+Load a game and its [tool.retro-gamer] description as 'create' would, play a few
+seeded random episodes, and list what would go wrong in training, each finding
+with what to do:
+
+  actions        keys that never change the board or the state
+  reward         its type and range, how often it changes (under 1% of turns is
+                 too sparse), and random play's total per episode: the baseline
+  episodes       their lengths; games that never end by themselves
+  characters     seen on the board but missing from character_set, and listed
+                 ones never seen
+  player         the agent that gets the keystrokes, its name for
+                 egocentric_player, and the view create would choose
+  observe_state  keys missing at the start, not numbers, changing length
+  same seed      whether the same seed gives the same episode
+  crash          the game's own exception, with its traceback, episode and turn
+
+A problem would stop training (or leave nothing to learn); a warning makes it
+worse than it could be; a note is worth knowing.
+
+exit codes: 0 nothing would stop training, 1 a problem was found (with
+--strict: or a warning), 2 bad arguments.
+
+examples:
+  retro-gamer check retro.examples.snake
+  retro-gamer check my_game.py --episodes 50
+  retro-gamer check runs/snake/
+"""
 
 
 def _positive_int(text):
@@ -245,6 +293,14 @@ def run_plot(args):
     from retro_gamer.show.plot import command_plot
 
     return command_plot(args.run_dirs, args.metric, args.output, args.width)
+
+
+def run_check(args):
+    from retro_gamer.game.check import check_game
+
+    report = check_game(args.game, episodes=args.episodes, max_turns=args.max_turns, seed=args.seed)
+    print(report.format())
+    return report.exit_code(strict=args.strict)
 
 
 def main(argv=None):

@@ -30,8 +30,7 @@ def _shown(run_dir):
 
 def create_run(game_spec, output, overrides):
     """``retro-gamer create``: write a commented config.toml and print a summary."""
-    from retro_gamer.game.environment import discover_characters
-    from retro_gamer.game.loading import load_game, new_game
+    from retro_gamer.game.loading import load_game
 
     run_dir = Path(output)
     if config_path(run_dir).exists():
@@ -39,19 +38,8 @@ def create_run(game_spec, output, overrides):
             f"{config_path(run_dir)} already exists. Choose another --output, edit that file, "
             f"or train it with 'retro-gamer train {_shown(output)}'.")
     source = load_game(game_spec, overrides.get("factory", ""))
-    game = new_game(source)
-    width, height = game.board_size
-    values = {"module": source.spec}
-    values.update(source.description)
-    values.update(overrides)
-    values["board_size"] = [int(width), int(height)]
-    discovered = "character_set" not in values
-    if discovered:
-        turns = values.get("exploration_turns", _default("exploration_turns"))
-        random.seed(values.get("seed", 0))
-        values["character_set"] = discover_characters(
-            source.factory, values["actions"], max(turns, 1), np.random.default_rng(values.get("seed", 0)))
-    settings = validate(_by_section(values))
+    settings, discovered = game_settings(source, overrides)
+    width, height = settings.board_size
     _check_observation(settings, source)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_new_config(run_dir, settings)
@@ -64,6 +52,32 @@ def create_run(game_spec, output, overrides):
           + (f" (seen in {max(settings.exploration_turns, 1)} random turns)" if discovered else ""))
     print(f"  architecture: {'CNN' if settings.spatial else 'MLP'}")
     return 0
+
+
+def game_settings(source, overrides):
+    """The settings ``create`` gives a game: ``(settings, discovered)``.
+
+    ``discovered`` says that the description gave no character_set, so the
+    characters were found by playing ``exploration_turns`` random turns.
+    """
+    from retro_gamer.game.environment import discover_characters
+    from retro_gamer.game.loading import new_game
+    from retro_gamer.game.view_choice import choose_view, find_players
+
+    game = new_game(source)
+    width, height = game.board_size
+    values = {"module": source.spec}
+    values.update(source.description)
+    values.update(overrides)
+    values.update(choose_view(values, find_players(game)).settings())
+    values["board_size"] = [int(width), int(height)]
+    discovered = "character_set" not in values
+    if discovered:
+        turns = values.get("exploration_turns", _default("exploration_turns"))
+        random.seed(values.get("seed", 0))
+        values["character_set"] = discover_characters(
+            source.factory, values["actions"], max(turns, 1), np.random.default_rng(values.get("seed", 0)))
+    return validate(_by_section(values)), discovered
 
 
 def _default(name):
