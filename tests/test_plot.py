@@ -4,6 +4,8 @@ import io
 import math
 import os
 import re
+import subprocess
+import sys
 import unicodedata
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from retro_gamer.show import braille_chart, chart_scales, plot, svg_chart
 from retro_gamer.show.chart_scales import nice_ticks
 from retro_gamer.show.terminal import color_enabled
+from retro_gamer.cli import build_parser
 from retro_gamer.errors import ConfigError, RetroGamerError
 from retro_gamer.run.training_log import (
     LogEntry,
@@ -324,6 +327,22 @@ def test_empty_log_is_a_clear_error(tmp_path):
 def test_unknown_metric_is_a_config_error(two_runs):
     with pytest.raises(ConfigError, match="avg_reward, avg_steps, avg_loss, epsilon"):
         plot.command_plot(two_runs, "reward", None, 80)
+
+
+def test_the_command_line_offers_exactly_the_metrics_plot_draws(capsys):
+    parser = build_parser()
+    for metric in plot.METRICS:
+        assert parser.parse_args(["plot", "runs/x", "--metric", metric]).metric == metric
+    with pytest.raises(SystemExit):
+        parser.parse_args(["plot", "--help"])
+    assert "--metric {" + ",".join(plot.METRICS) + "}" in capsys.readouterr().out
+
+
+def test_building_the_command_line_does_not_load_numpy():
+    # plot.py gives the command line its METRICS; --help must not wait for numpy.
+    code = "import sys; from retro_gamer.cli import build_parser; build_parser(); print('numpy' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "False"
 
 
 def test_runs_with_the_same_folder_name_get_their_paths_as_labels(tmp_path):
