@@ -161,7 +161,7 @@ def y_ticks(area: PlotArea) -> list[str]:
 
 
 def labelled_tick(css_class: str, line, stroke: str, label_at, label_style: str, label: str) -> str:
-    """A tick line ``(x1, y1, x2, y2)`` and its label at ``(x, y)``; coordinates already as text."""
+    """A tick line ``(x1, y1, x2, y2)`` and its label at ``(x, y)``, coordinates written as given."""
     x1, y1, x2, y2 = line
     label_x, label_y = label_at
     return (
