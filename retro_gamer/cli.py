@@ -85,7 +85,7 @@ def _option_help(setting):
 
 
 def add_setting_options(parser):
-    """One option per setting of config.py's table (those a user chooses)."""
+    """One option per setting of the settings table, run/settings.py (those a user chooses)."""
     from retro_gamer.run.settings import SETTINGS
 
     groups = {}
@@ -114,7 +114,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\nRun '{self.prog} --help' for more.\n")
 
 
+def add_run_command(commands, name, run, help, description):
+    """The subcommand ``retro-gamer NAME RUN_DIR``, carried out by ``run(args)``."""
+    command = commands.add_parser(name, help=help, description=description)
+    command.add_argument("run_dir", metavar="RUN_DIR")
+    command.set_defaults(run=run)
+    return command
+
+
 def build_parser():
+    from retro_gamer.show.plot import METRICS
+
     parser = _Parser(prog="retro-gamer", description=DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"retro-gamer {__version__}")
@@ -132,58 +142,47 @@ def build_parser():
     add_setting_options(create)
     create.set_defaults(run=run_create)
 
-    train = commands.add_parser(
-        "train", help="train the agent; resumes from the latest checkpoint",
+    add_run_command(
+        commands, "train", run_train, help="train the agent; resumes from the latest checkpoint",
         description="Train the agent described by RUN_DIR/config.toml. Saves checkpoints/ep_NNNN.npz every "
                     "100 episodes and writes training.log. Ctrl-C stops after the current episode and saves a "
                     "checkpoint (press twice to stop at once); run the same command again to resume.")
-    train.add_argument("run_dir", metavar="RUN_DIR")
-    train.set_defaults(run=run_train)
 
-    play = commands.add_parser(
-        "play", help="watch the trained agent play in the terminal",
+    play = add_run_command(
+        commands, "play", run_play, help="watch the trained agent play in the terminal",
         description="The agent plays a fresh game in the terminal, its Q-values beside the board. "
                     "Enter or Escape quits.")
-    play.add_argument("run_dir", metavar="RUN_DIR")
     play.add_argument("--checkpoint", metavar="NAME", help="e.g. ep_0100 (default: the latest)")
     play.add_argument("--framerate", type=_positive_int, metavar="N", help="turns per second (default: the game's)")
     play.add_argument("--episodes", type=_positive_int, default=1, metavar="N", help="games to play in a row (default: 1)")
     play.add_argument("--seed", type=int, metavar="N",
                       help="play the same games as 'evaluate --seed N' (default: new games each time)")
-    play.set_defaults(run=run_play)
 
-    info = commands.add_parser(
-        "info", help="show a run's settings and recent progress",
+    add_run_command(
+        commands, "info", run_info, help="show a run's settings and recent progress",
         description="Print the configuration, the last 5 checkpoint lines of training.log and the checkpoints.")
-    info.add_argument("run_dir", metavar="RUN_DIR")
-    info.set_defaults(run=run_info)
 
-    clean = commands.add_parser(
-        "clean", help="remove a run's checkpoints and log (config.toml is kept)",
+    clean = add_run_command(
+        commands, "clean", run_clean, help="remove a run's checkpoints and log (config.toml is kept)",
         description="Remove the checkpoints and training.log so the next 'train' starts fresh. "
                     "config.toml is always kept.")
-    clean.add_argument("run_dir", metavar="RUN_DIR")
     clean.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    clean.set_defaults(run=run_clean)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="measure the greedy agent against random play",
+    evaluate = add_run_command(
+        commands, "evaluate", run_evaluate, help="measure the greedy agent against random play",
         description="Play N headless games with the greedy policy and with a random policy; print the "
                     "statistics side by side.")
-    evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--checkpoint", metavar="NAME", help="e.g. ep_0500 (default: the latest)")
     evaluate.add_argument("--episodes", type=_positive_int, default=100, metavar="N", help="games per policy (default: 100)")
     evaluate.add_argument("--seed", type=int, default=0, metavar="N", help="seed for the games (default: 0)")
     evaluate.add_argument("--all-checkpoints", action="store_true", help="one row per checkpoint")
-    evaluate.set_defaults(run=run_evaluate)
 
     plot = commands.add_parser(
         "plot", help="draw learning curves from training.log",
         description="Draw avg_reward, avg_steps, avg_loss and epsilon against episode, in the terminal or "
                     "as an SVG file. Several runs are overlaid.")
     plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    plot.add_argument("--metric", choices=["avg_reward", "avg_steps", "avg_loss", "epsilon"],
-                      help="draw only this panel")
+    plot.add_argument("--metric", choices=METRICS, help="draw only this panel")
     plot.add_argument("--output", metavar="FILE.svg", help="write an SVG file instead of drawing in the terminal")
     plot.add_argument("--width", type=_positive_int, metavar="N", help="columns (default: the terminal's width)")
     plot.set_defaults(run=run_plot)

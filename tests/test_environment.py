@@ -8,7 +8,7 @@ import pytest
 
 from retro.views.headless import HeadlessView
 
-from retro_gamer.game.environment import Environment, discover_characters
+from retro_gamer.game.environment import Environment, discover_characters, top_agent
 from retro_gamer.errors import GameCrashed, GameError
 from retro_gamer.game.loading import load_game
 
@@ -248,6 +248,19 @@ def test_board_view_draws_what_retros_headless_view_draws(game_spec):
             assert len(occupied) == len(environment.drawn_cells)  # each cell listed once
             compared += 1
             environment.step(int(rng.integers(environment.num_actions)))
+
+
+def test_top_agent_is_the_highest_z_and_the_first_of_equals():
+    class Agent:
+        def __init__(self, z=None):
+            if z is not None:
+                self.z = z
+
+    low, first_high, second_high, without_z = Agent(1), Agent(5), Agent(5), Agent()
+    assert top_agent([low, first_high, second_high]) is first_high
+    assert top_agent([second_high, low, first_high]) is second_high
+    assert top_agent([without_z, low]) is low, "an agent without z stands at 0"
+    assert top_agent([without_z]) is without_z
 
 
 def test_the_top_agent_by_z_is_drawn_and_big_agents_fill_their_cells():

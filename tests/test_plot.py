@@ -4,6 +4,8 @@ import io
 import math
 import os
 import re
+import subprocess
+import sys
 import unicodedata
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime
@@ -13,8 +15,10 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from retro_gamer.show import plot
-from retro_gamer.show.plot import nice_ticks
+from retro_gamer.show import braille_chart, chart_scales, plot, svg_chart
+from retro_gamer.show.chart_scales import nice_ticks
+from retro_gamer.show.terminal import color_enabled
+from retro_gamer.cli import build_parser
 from retro_gamer.errors import ConfigError, RetroGamerError
 from retro_gamer.run.training_log import (
     LogEntry,
@@ -30,7 +34,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def columns_of(line: str) -> int:
-    """Display columns of a line, counted independently of plot.display_width."""
+    """Display columns of a line, counted independently of braille_chart.display_width."""
     text = ANSI.sub("", line)
     return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
 
@@ -82,12 +86,12 @@ def two_runs(tmp_path):
 
 
 def test_value_range_of_constant_nan_and_negative_values():
-    assert plot.value_range([-3.0, -1.0, float("nan")]) == (-3.0, -1.0)
-    low, high = plot.value_range([5.0, 5.0])
+    assert chart_scales.value_range([-3.0, -1.0, float("nan")]) == (-3.0, -1.0)
+    low, high = chart_scales.value_range([5.0, 5.0])
     assert low < 5.0 < high and (low + high) / 2 == pytest.approx(5.0)
-    assert plot.value_range([0.0]) == (-1.0, 1.0)
-    assert plot.value_range([float("nan")]) == (0.0, 1.0)
-    assert plot.episode_range([100]) == (0.0, 100.0)
+    assert chart_scales.value_range([0.0]) == (-1.0, 1.0)
+    assert chart_scales.value_range([float("nan")]) == (0.0, 1.0)
+    assert chart_scales.episode_range([100]) == (0.0, 100.0)
 
 
 @pytest.mark.parametrize("column, row, character", [
@@ -95,12 +99,12 @@ def test_value_range_of_constant_nan_and_negative_values():
     (1, 0, "\u2808"), (1, 1, "\u2810"), (1, 2, "\u2820"), (1, 3, "\u2880")])
 def test_each_dot_sets_its_own_braille_bit(column, row, character):
     # A one-cell canvas (2 x 4 dots): x in 0..1 picks the column, y in 0..3 the row (0 at top).
-    masks = plot.dot_masks([column], [3 - row], (0, 1), (0, 3), columns=1, rows=1)
-    assert plot.braille_rows([masks], [""]) == [character]
+    masks = braille_chart.dot_masks([column], [3 - row], (0, 1), (0, 3), columns=1, rows=1)
+    assert braille_chart.braille_rows([masks], [""]) == [character]
 
 
 def test_a_line_has_no_gaps():
-    masks = plot.dot_masks([0, 1], [0, 1], (0, 1), (0, 1), columns=10, rows=5)
+    masks = braille_chart.dot_masks([0, 1], [0, 1], (0, 1), (0, 1), columns=10, rows=5)
     # A rising diagonal across a 20 x 20 dot canvas touches every cell column.
     assert all(masks[:, column].any() for column in range(10))
     assert masks[-1, 0] and masks[0, -1]
@@ -121,14 +125,14 @@ SERIES = [
 @given(width=st.integers(20, 220), height=st.integers(2, 12), color=st.booleans(),
        runs=st.integers(1, 3))
 def test_every_line_has_exactly_the_requested_width(width, height, color, runs):
-    chart = plot.render_terminal_chart(SERIES[:runs], width, height, color, title="avg_reward")
+    chart = braille_chart.render_terminal_chart(SERIES[:runs], width, height, color, title="avg_reward")
     assert all(columns_of(line) == width for line in chart.split("\n"))
 
 
 def test_long_and_wide_labels_still_fit_the_width():
     series = [("run-" + "x" * 100, [1, 2], [1.0, 2.0]), ("走る蛇の実験", [1, 2], [2.0, 1.0])]
     for color in (True, False):
-        chart = plot.render_terminal_chart(series, 40, 4, color, title="t" * 50)
+        chart = braille_chart.render_terminal_chart(series, 40, 4, color, title="t" * 50)
         assert all(columns_of(line) == 40 for line in chart.split("\n"))
 
 
@@ -139,20 +143,20 @@ def plot_rows(chart_lines):
 
 
 def test_colour_marks_every_run_in_its_own_colour():
-    chart = plot.render_terminal_chart(SERIES, 80, 8, color=True)
+    chart = braille_chart.render_terminal_chart(SERIES, 80, 8, color=True)
     lines = chart.split("\n")
     plot_area = "\n".join(plot_rows(lines))
     legend = lines[-1]
-    for label, color in zip(["snake", "tuned", "flat"], plot.COLORS):
+    for label, color in zip(["snake", "tuned", "flat"], braille_chart.COLORS):
         assert color in plot_area, f"no {label} dots in its colour"
-        assert color + plot.LEGEND_MARK in legend and label in legend
+        assert color + braille_chart.LEGEND_MARK in legend and label in legend
 
 
 def test_without_colour_each_run_gets_its_own_labelled_chart():
-    chart = plot.render_terminal_chart(SERIES, 80, 8, color=False)
+    chart = braille_chart.render_terminal_chart(SERIES, 80, 8, color=False)
     assert "\x1b" not in chart
     lines = chart.split("\n")
-    headers = [index for index, line in enumerate(lines) if plot.LEGEND_MARK in line]
+    headers = [index for index, line in enumerate(lines) if braille_chart.LEGEND_MARK in line]
     assert [lines[index].split()[1] for index in headers] == ["snake", "tuned", "flat"]
     for start in headers:
         own_rows = lines[start + 1: start + 9]
@@ -161,7 +165,7 @@ def test_without_colour_each_run_gets_its_own_labelled_chart():
 
 
 def test_constant_series_is_a_flat_line_in_the_middle():
-    chart = plot.render_terminal_chart([("flat", [1, 2, 3], [0.5, 0.5, 0.5])], 40, 5, False)
+    chart = braille_chart.render_terminal_chart([("flat", [1, 2, 3], [0.5, 0.5, 0.5])], 40, 5, False)
     rows = chart.split("\n")[:5]
     drawn = [index for index, row in enumerate(rows) if re.search("[\u2801-\u28ff]", row)]
     assert drawn == [2]
@@ -169,27 +173,31 @@ def test_constant_series_is_a_flat_line_in_the_middle():
 
 
 def test_all_nan_and_single_point_series_do_not_crash():
-    chart = plot.render_terminal_chart([("empty", [100], [float("nan")])], 30, 3, True)
+    chart = braille_chart.render_terminal_chart([("empty", [100], [float("nan")])], 30, 3, True)
     assert chart.split("\n")[0].split()[0] == "nan"
-    single = plot.render_terminal_chart([("one", [100], [7.0])], 30, 3, False)
+    single = braille_chart.render_terminal_chart([("one", [100], [7.0])], 30, 3, False)
     assert re.search("[\u2801-\u28ff]", single)
 
 
 def test_too_narrow_a_chart_is_a_config_error():
     with pytest.raises(ConfigError, match="--width"):
-        plot.render_terminal_chart(SERIES, 10, 8, color=False)
+        braille_chart.render_terminal_chart(SERIES, 10, 8, color=False)
 
 
-def test_colour_only_on_a_terminal_without_no_color_or_dumb_term(monkeypatch):
+@pytest.mark.parametrize("environment, coloured", [
+    ({"TERM": "xterm-256color"}, True),
+    ({"TERM": "xterm-256color", "NO_COLOR": "1"}, False),
+    ({"TERM": "xterm-256color", "NO_COLOR": ""}, True),  # no-color.org: only a non-empty NO_COLOR
+    ({"TERM": "dumb"}, False),
+])
+def test_plot_colours_a_terminal_by_the_rule_play_uses(two_runs, monkeypatch, environment, coloured):
     monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TERM", "xterm-256color")
-    assert plot.use_color(FakeTerminal())
-    assert not plot.use_color(io.StringIO())
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert not plot.use_color(FakeTerminal())
-    monkeypatch.delenv("NO_COLOR")
-    monkeypatch.setenv("TERM", "dumb")
-    assert not plot.use_color(FakeTerminal())
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    stream = FakeTerminal()
+    plot.command_plot(two_runs, "avg_reward", None, 80, stream=stream)
+    assert ("\x1b[" in stream.getvalue()) == coloured
+    assert color_enabled(FakeTerminal(), os.environ) == coloured
 
 
 # ---------------------------------------------------------------------------
@@ -222,8 +230,8 @@ def test_svg_parses_and_its_polylines_map_back_to_the_log_values(two_runs, tmp_p
         assert len(panel.findall(f"{SVG}polyline")) == 2
         all_values = [getattr(e, metric) for entries in logs.values() for e in entries]
         all_episodes = [e.last_episode for entries in logs.values() for e in entries]
-        y_low, y_high = plot.value_range(all_values)
-        x_low, x_high = plot.episode_range(all_episodes)
+        y_low, y_high = chart_scales.value_range(all_values)
+        x_low, x_high = chart_scales.episode_range(all_episodes)
         for label, entries in logs.items():
             points, (left, top, width, height) = polyline_values(panel, label)
             expected = [(e.last_episode, getattr(e, metric)) for e in entries
@@ -237,7 +245,7 @@ def test_svg_parses_and_its_polylines_map_back_to_the_log_values(two_runs, tmp_p
 
 
 def test_svg_escapes_labels_and_handles_nan_only_panels():
-    svg = plot.render_svg([("avg_loss", [("a<b&c", [100], [float("nan")])])])
+    svg = svg_chart.render_svg([("avg_loss", [("a<b&c", [100], [float("nan")])])])
     root = ElementTree.fromstring(svg.encode())
     assert root.find(f"{SVG}g/{SVG}polyline").get("data-run") == "a<b&c"
     assert "no values yet" in svg
@@ -319,6 +327,22 @@ def test_empty_log_is_a_clear_error(tmp_path):
 def test_unknown_metric_is_a_config_error(two_runs):
     with pytest.raises(ConfigError, match="avg_reward, avg_steps, avg_loss, epsilon"):
         plot.command_plot(two_runs, "reward", None, 80)
+
+
+def test_the_command_line_offers_exactly_the_metrics_plot_draws(capsys):
+    parser = build_parser()
+    for metric in plot.METRICS:
+        assert parser.parse_args(["plot", "runs/x", "--metric", metric]).metric == metric
+    with pytest.raises(SystemExit):
+        parser.parse_args(["plot", "--help"])
+    assert "--metric {" + ",".join(plot.METRICS) + "}" in capsys.readouterr().out
+
+
+def test_building_the_command_line_does_not_load_numpy():
+    # plot.py gives the command line its METRICS; --help must not wait for numpy.
+    code = "import sys; from retro_gamer.cli import build_parser; build_parser(); print('numpy' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "False"
 
 
 def test_runs_with_the_same_folder_name_get_their_paths_as_labels(tmp_path):

@@ -16,7 +16,7 @@ game's turn; the agent's observation then had to read all of them back.
 ``BoardView`` draws the same characters (the top agent of each occupied
 cell, by ``z``, exactly as ``HeadlessView`` chooses it) but keeps only the
 occupied cells; ``board_characters`` is rebuilt from them only when someone
-asks (``play``'s screen, discovering a game's characters).
+asks (``play``'s screen does).
 
 Actions are numbered ``0 .. len(actions)``: action ``i < len(actions)``
 presses ``actions[i]``; the last action, ``len(actions)``, presses nothing
@@ -39,8 +39,19 @@ from retro_gamer.game.loading import game_crashed, new_game
 
 
 def z_order(agent) -> int:
-    """Which agent is drawn when several share a cell: the highest ``z``."""
+    """An agent's height on the board: its ``z`` (0 when it has none)."""
     return getattr(agent, "z", 0) or 0
+
+
+def top_agent(agents):
+    """The agent drawn in a cell that ``agents`` share: the highest ``z``, the first of equals.
+
+    retro-games' own views choose so; ``BoardView`` draws this agent's
+    character, and ``play`` colours the cell in this agent's colour.
+    """
+    if len(agents) == 1:
+        return agents[0]
+    return max(agents, key=z_order)
 
 
 class BoardView:
@@ -62,8 +73,7 @@ class BoardView:
         self.board_size = game.board_size
         drawn_cells = []
         for (x, y), agents in game.get_agents_by_position().items():
-            top = agents[0] if len(agents) == 1 else max(agents, key=z_order)
-            drawn_cells.append((x, y, get_agent_character(top, (x, y))))
+            drawn_cells.append((x, y, get_agent_character(top_agent(agents), (x, y))))
         self.drawn_cells = drawn_cells
 
     @property

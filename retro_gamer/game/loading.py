@@ -63,7 +63,10 @@ BUILT_IN_DESCRIPTIONS = {
         "observe_state": ["apple_dx", "apple_dy"],
         "egocentric": True,
         "egocentric_player": "Snake head",
-        # A 5x5 window: measured to let the agent learn (see the design notes).
+        # A 5x5 window, measured on Snake (seed 0, 1000 episodes, both with
+        # the apple's direction): the whole 32 x 16 board reached 0.5 apples
+        # per episode, this window 5.4. See "The egocentric window and its
+        # edge channel" in docs/how-it-works.md.
         "egocentric_radius": 2,
     },
 }
@@ -273,8 +276,8 @@ def read_description(pyproject: Path) -> dict:
 def description_problems(description: dict) -> list[str]:
     """Every problem in a description, one line each, with how to fix it.
 
-    The values are checked by the same rules as config.toml's (config.py's
-    settings table), plus what only a description needs.
+    The values are checked by the same rules as config.toml's (the settings
+    table in run/settings.py), plus what only a description needs.
     """
     problems = []
     for key, value in description.items():

@@ -74,7 +74,7 @@ NO_STATE.flags.writeable = False
 @dataclass(frozen=True)
 class ObservationLayout:
     """The shape and meaning of one observation: everything the network's
-    input layer, the training log and the play screen need to know.
+    input layer and the training log's header need to know.
 
     board_shape: ``(height, width)`` of ``board_codes``; None when the board is
         not observed.
@@ -98,7 +98,7 @@ class ObservationLayout:
         return sum(size for _, size in self.state_keys)
 
     def describe(self) -> list[str]:
-        """Human-readable lines, for the training log and ``info``."""
+        """Human-readable lines, for the header of training.log."""
         if self.board_shape is None:
             lines = ["board: not observed"]
         else:

@@ -3,22 +3,45 @@
 ``training.log`` in a run folder is the long view of a training run. It is
 plain text, meant to be read with ``cat``, and this module is the only place
 that knows its line formats: the trainer writes it through these functions,
-``plot`` reads it back through them.
+and ``plot``, ``info`` and a resumed training read it back through them.
 
-The file holds three kinds of lines::
+The file holds three kinds of lines. First a header, written once when a
+run starts: the network, layer by layer (``QNetwork.describe()``), what the
+agent sees (``ObservationLayout.describe()``) and a blank line. Then one
+checkpoint line per checkpoint, and a resume line wherever a session took
+over from a checkpoint. A Snake run (the built-in description, the default
+settings but ``--max-turns-per-episode 200``), trained for 300 episodes and
+then resumed::
 
-    Network architecture:                      <- header: free-form lines
-      Linear(200 -> 64)                           given by the trainer, before
-      ...                                         the first checkpoint line
-    [ep_0100] ep=0001-0100 avg_reward=-31.4 avg_steps=47 epsilon=0.938 avg_loss=7.2 time=0m12s total=0m12s
-    [ep_0200] ep=0101-0200 avg_reward=-18.6 avg_steps=89 epsilon=0.879 avg_loss=6.8 time=0m14s total=0m26s
-    === Resumed from ep_0200.npz | 2026-05-09 14:22:01 ===
-    [ep_0300] ep=0201-0300 avg_reward= -4.1 avg_steps=134 epsilon=0.824 avg_loss=6.1 time=0m15s total=0m41s
+    Network architecture:
+      Q-network, MLP: board 5x5 (7 codes) + 2 state values -> 5 Q-values
+        dense1.board  CodeLinear  one-hot 7x5x5 -> 128              22,528 parameters
+        dense1.state  Linear      state 2 -> 128 (added)            256 parameters
+        relu1         ReLU        128 -> 128
+        dense2        Linear      128 -> 64                         8,256 parameters
+        relu2         ReLU        64 -> 64
+        dense3        Linear      64 -> 5                           325 parameters
+        total 31,365 parameters
+    Observation:
+      board: 5 x 5 cells (height x width)
+      channels: 7 (code 0 = empty): 1 '@', 2 '*', 3 '>', 4 '<', 5 '^', 6 'v', 7 edge (beyond the board's edge)
+      state: apple_dx (1 value)
+      state: apple_dy (1 value)
+
+    [ep_0100] ep=0001-0100 avg_reward= +4.0 avg_steps=61 epsilon=0.366 avg_loss=0.0014 time=0m03s total=0m03s
+    [ep_0200] ep=0101-0200 avg_reward=+51.5 avg_steps=54 epsilon=0.134 avg_loss=0.0044 time=0m04s total=0m07s
+    [ep_0300] ep=0201-0300 avg_reward=+119.5 avg_steps=57 epsilon=0.050 avg_loss=0.014 time=0m06s total=0m13s
+    === Resumed from ep_0300.npz | 2026-12-01 09:03:18 ===
+    [ep_0400] ep=0301-0400 avg_reward=+218.0 avg_steps=99 epsilon=0.050 avg_loss=0.039 time=0m13s total=0m25s
+
+Only the checkpoint and resume lines have a fixed format; any other line
+before the first checkpoint line belongs to the header.
 
 One checkpoint line sums up the episodes since the previous checkpoint:
 
 - ``avg_reward`` = (1/N) * sum of the N episodes' total rewards, printed
-  with a sign in five columns (``{:+5.1f}``), so the column lines up;
+  with a sign and at least five columns wide (``{:+5.1f}``), so small
+  values line up;
 - ``avg_steps``  = mean number of turns per episode, a whole number;
 - ``epsilon``    = the exploration rate after the last of those episodes;
 - ``avg_loss``   = mean Huber loss of the learning steps in the interval

@@ -31,10 +31,12 @@ checkpoint with a late one. One frame (the board's rows shortened)::
     apple_dy: 0.6875                      no-op     █▎               -1.57
     energy: 144
     reward: -6
-    score: 0
+    score: 100
 
 When the game ends, "game over: score 150" appears in the blank line of the
-panel and in the board's bottom border.
+panel, or in the board's bottom border when the terminal has no room for the
+panel; a game stopped at ``max_turns_per_episode`` says "turn limit: score
+150" instead.
 
 The turn loop runs at the game's own framerate: observe, score, draw, wait out
 the rest of the turn while listening for Enter or Escape, then act. When a game
@@ -47,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retro_gamer.game.environment import Environment
+from retro_gamer.game.environment import Environment, top_agent
 from retro_gamer.errors import ConfigError, TerminalTooSmall
 from retro_gamer.show.evaluate import seed_game
 from retro_gamer.show.policy import load_policy
@@ -267,9 +269,10 @@ def border_line(left_corner, width, right_corner, label):
 def draw_board(canvas, left, top, game, board_characters, truecolor, top_label, bottom_label):
     """Draw the board in a box with its top-left corner at (left, top).
 
-    Each cell shows the character of the highest (largest ``z``) agent there,
-    in that agent's colour; what the agent's colour leaves out, and the empty
-    cells, take the game's own colour (``game.color``).
+    Each cell shows the character of its top agent (``top_agent``: the largest
+    ``z``, as the environment's view draws it), in that agent's colour; what
+    the agent's colour leaves out, and the empty cells, take the game's own
+    colour (``game.color``).
     """
     board_width, board_height = game.board_size
     canvas.put(left, top, border_line("┌", board_width, "┐", top_label))
@@ -284,8 +287,8 @@ def draw_board(canvas, left, top, game, board_characters, truecolor, top_label, 
             foreground, background = None, None
             agents_here = agents_by_position.get((x, y))
             if agents_here:
-                top_agent = max(agents_here, key=lambda agent: getattr(agent, "z", 0) or 0)
-                foreground, background = color_codes(getattr(top_agent, "color", None), truecolor)
+                highest = top_agent(agents_here)
+                foreground, background = color_codes(getattr(highest, "color", None), truecolor)
             style = style_of(foreground or game_foreground, background or game_background)
             canvas.put(left + 1 + x, top + 1 + y, character, style)
 
