@@ -150,7 +150,7 @@ def test_a_recording_is_asciicast_v2_with_times_that_never_go_back(tmp_path):
     recording.add(0.0, "\x1b[2Jhello")
     recording.add(0.0, "")
     recording.add(0.1000004, "é ┌")
-    recording.add(0.1000001 + 1e-7, "x")
+    recording.add(0.1000004 + 1e-7, "x")  # rounds to the same microsecond or the next
     recording.save(tmp_path / "t.cast")
     header, events = read_asciicast(tmp_path / "t.cast")
     assert (header["width"], header["height"], header["title"]) == (40, 12, "a test")
