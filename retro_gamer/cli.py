@@ -114,9 +114,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\nRun '{self.prog} --help' for more.\n")
 
 
-def add_run_command(commands, name, run, help, description):
+def add_run_command(commands, name, run, help, description, **parser_options):
     """The subcommand ``retro-gamer NAME RUN_DIR``, carried out by ``run(args)``."""
-    command = commands.add_parser(name, help=help, description=description)
+    command = commands.add_parser(name, help=help, description=description, **parser_options)
     command.add_argument("run_dir", metavar="RUN_DIR")
     command.set_defaults(run=run)
     return command
@@ -150,13 +150,27 @@ def build_parser():
 
     play = add_run_command(
         commands, "play", run_play, help="watch the trained agent play in the terminal",
-        description="The agent plays a fresh game in the terminal, its Q-values beside the board. "
-                    "Enter or Escape quits.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The agent plays a fresh game in the terminal, its Q-values beside the board.\n"
+                    "Enter or Escape quits. With an egocentric view (a window around the player),\n"
+                    "o outlines the cells the network sees; the panel names its input channels.",
+        epilog="recording:\n"
+               "  --record game.cast keeps what the screen shows as an asciicast v2 file;\n"
+               "  'asciinema play game.cast' plays it back, asciinema-player shows it on a web page.\n"
+               "  In a terminal you watch while it records, with real timing. Without a terminal,\n"
+               "  or with --size, nothing is shown and nothing waits: the games are drawn into the\n"
+               "  file only, timed at the game's framerate. On a server or in a script:\n"
+               "    retro-gamer play runs/snake/ --record snake.cast --size 100x30 --episodes 3")
     play.add_argument("--checkpoint", metavar="NAME", help="e.g. ep_0100 (default: the latest)")
     play.add_argument("--framerate", type=_positive_int, metavar="N", help="turns per second (default: the game's)")
     play.add_argument("--episodes", type=_positive_int, default=1, metavar="N", help="games to play in a row (default: 1)")
     play.add_argument("--seed", type=int, metavar="N",
                       help="play the same games as 'evaluate --seed N' (default: new games each time)")
+    play.add_argument("--record", metavar="FILE.cast",
+                      help="also write what the screen shows to FILE.cast (asciicast v2), written when play ends")
+    play.add_argument("--size", type=_size, metavar="COLUMNSxLINES",
+                      help="record without a terminal, at this size, e.g. 100x30 (needs --record; "
+                           "default without a terminal: just big enough)")
 
     add_run_command(
         commands, "info", run_info, help="show a run's settings and recent progress",
@@ -176,6 +190,12 @@ def build_parser():
     evaluate.add_argument("--episodes", type=_positive_int, default=100, metavar="N", help="games per policy (default: 100)")
     evaluate.add_argument("--seed", type=int, default=0, metavar="N", help="seed for the games (default: 0)")
     evaluate.add_argument("--all-checkpoints", action="store_true", help="one row per checkpoint")
+    evaluate.add_argument("--record-best", metavar="FILE.cast",
+                          help="record the greedy game with the highest total reward (asciicast v2)")
+    evaluate.add_argument("--record-worst", metavar="FILE.cast",
+                          help="record the greedy game with the lowest total reward, to see where the agent fails")
+    evaluate.add_argument("--size", type=_size, metavar="COLUMNSxLINES",
+                          help="the recordings' size, e.g. 100x30 (default: just big enough)")
 
     plot = commands.add_parser(
         "plot", help="draw learning curves from training.log",
@@ -236,6 +256,17 @@ examples:
 """
 
 
+def _size(text):
+    """``100x30`` -> (100, 30): columns, then lines."""
+    columns, times, lines = text.lower().partition("x")
+    if not (times and columns.strip().isdigit() and lines.strip().isdigit()):
+        raise argparse.ArgumentTypeError(f"expected COLUMNSxLINES, like 100x30, got {text!r}")
+    size = int(columns), int(lines)
+    if min(size) < 1:
+        raise argparse.ArgumentTypeError(f"columns and lines must be at least 1, got {text!r}")
+    return size
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -264,6 +295,11 @@ def run_train(args):
 
 
 def run_play(args):
+    if args.record is not None or args.size is not None:
+        from retro_gamer.show.recording import command_play_recorded
+
+        return command_play_recorded(args.run_dir, args.record, size=args.size, checkpoint=args.checkpoint,
+                                     framerate=args.framerate, episodes=args.episodes, seed=args.seed)
     from retro_gamer.show.play import command_play
 
     return command_play(args.run_dir, checkpoint=args.checkpoint, framerate=args.framerate,
@@ -285,7 +321,8 @@ def run_clean(args):
 def run_evaluate(args):
     from retro_gamer.show.evaluate import command_evaluate
 
-    return command_evaluate(args.run_dir, args.checkpoint, args.episodes, args.seed, args.all_checkpoints)
+    return command_evaluate(args.run_dir, args.checkpoint, args.episodes, args.seed, args.all_checkpoints,
+                            record_best=args.record_best, record_worst=args.record_worst, size=args.size)
 
 
 def run_plot(args):

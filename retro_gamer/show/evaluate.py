@@ -225,17 +225,28 @@ def checkpoint_rows_lines(rows: list[tuple[str, EpisodeStats]]) -> list[str]:
 
 
 def command_evaluate(run_dir, checkpoint, episodes, seed, all_checkpoints,
-                     stream=None) -> int:
-    """``retro-gamer evaluate``: print the greedy policy's statistics beside random play's."""
+                     stream=None, record_best=None, record_worst=None, size=None) -> int:
+    """``retro-gamer evaluate``: print the greedy policy's statistics beside random play's.
+
+    ``record_best`` / ``record_worst``: files for asciicast recordings of the
+    greedy games with the highest / lowest total reward (``recording.py``),
+    ``size`` their (columns, lines) (default: just big enough).
+    """
     stream = stream or sys.stdout
     if episodes < 1:
         raise ConfigError(f"--episodes must be at least 1, not {episodes}")
     if checkpoint is not None and all_checkpoints:
         raise ConfigError("give either --checkpoint or --all-checkpoints, not both")
+    targets = {which: path for which, path in (("best", record_best), ("worst", record_worst))
+               if path is not None}
+    if targets or size is not None:
+        from retro_gamer.show.recording import check_recording_options
+
+        check_recording_options(targets, size, all_checkpoints)
     if all_checkpoints:
         lines = evaluate_every_checkpoint(run_dir, episodes, seed)
     else:
-        lines = evaluate_one_checkpoint(run_dir, checkpoint, episodes, seed)
+        lines = evaluate_one_checkpoint(run_dir, checkpoint, episodes, seed, targets, size)
     print("\n".join(lines), file=stream)
     return 0
 
@@ -246,15 +257,25 @@ def make_progress_bar(total: int, description: str):
                 disable=not sys.stderr.isatty(), leave=False)
 
 
-def evaluate_one_checkpoint(run_dir, checkpoint, episodes: int, seed: int) -> list[str]:
-    """The lines of the greedy-against-random table for one checkpoint (default: the latest)."""
+def evaluate_one_checkpoint(run_dir, checkpoint, episodes: int, seed: int, targets=None,
+                            size=None) -> list[str]:
+    """The lines of the greedy-against-random table for one checkpoint (default: the latest).
+
+    ``targets`` ({"best": path, "worst": path}, either or both) records those
+    greedy games too, and adds a line for each.
+    """
     policy = load_policy(run_dir, checkpoint)
     with make_progress_bar(2 * episodes, f"evaluating {policy.checkpoint_name}") as progress_bar:
         greedy = evaluate_greedy(policy, episodes, seed, progress_bar)
         baseline = evaluate_random(policy, episodes, seed, progress_bar)
     title = (f"{policy.checkpoint_name} (greedy) against random play: {episodes} games each, "
              f"seed {seed}, at most {policy.max_turns} turns a game")
-    return [title, ""] + comparison_lines(f"{policy.checkpoint_name} (greedy)", greedy, baseline)
+    lines = [title, ""] + comparison_lines(f"{policy.checkpoint_name} (greedy)", greedy, baseline)
+    if targets:
+        from retro_gamer.show.recording import record_extreme_games
+
+        lines += record_extreme_games(policy, greedy, seed, targets, size)
+    return lines
 
 
 def evaluate_every_checkpoint(run_dir, episodes: int, seed: int) -> list[str]:

@@ -41,7 +41,9 @@ panel; a game stopped at ``max_turns_per_episode`` says "turn limit: score
 The turn loop runs at the game's own framerate: observe, score, draw, wait out
 the rest of the turn while listening for Enter or Escape, then act. When a game
 ends, its last frame stays on screen: until Enter or Escape after the last
-game, for a moment between games.
+game, for a moment between games. With an egocentric view, ``o`` outlines the
+window the network sees (``agent_view``); ``--record`` keeps the whole show as
+an asciicast file (``recording``).
 """
 
 import time
@@ -51,6 +53,8 @@ import numpy as np
 
 from retro_gamer.game.environment import Environment, top_agent
 from retro_gamer.errors import ConfigError, TerminalTooSmall
+from retro_gamer.show.agent_view import (
+    OUTLINE_KEYS, border_hint, draw_window_outline, input_panel_lines, view_window)
 from retro_gamer.show.evaluate import seed_game
 from retro_gamer.show.policy import load_policy
 from retro_gamer.show.terminal import REVERSE_VIDEO, Canvas, Painter, Screen, color_codes, style_of
@@ -79,7 +83,8 @@ def command_play(run_dir, checkpoint=None, framerate=None, episodes=1, seed=None
     return 0
 
 
-def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=None, seed=None):
+def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=None, seed=None,
+          first_game=0):
     """Let ``policy`` play ``episodes`` games of ``environment`` on ``screen``.
 
     ``policy`` is anything with ``actions``, ``checkpoint_name``, ``reward_key``,
@@ -89,19 +94,24 @@ def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=Non
     long, as in training. The terminal must fit the board before the screen
     changes at all (TerminalTooSmall otherwise). With a ``seed``, game i is
     the game i that ``retro-gamer evaluate --seed`` plays, so two checkpoints
-    can be watched on the same game.
+    can be watched on the same game; ``first_game`` starts at evaluate's
+    game ``first_game`` instead of game 0.
+
+    A screen may bring its own ``clock()`` (seconds): a recording made without
+    a terminal does, so its turns take no real time.
     """
     if framerate is not None and framerate <= 0:
         raise ConfigError(f"--framerate must be a positive number of turns per second, not {framerate}.")
     if episodes < 1:
         raise ConfigError(f"--episodes must be at least 1, not {episodes}.")
-    start_game(environment, seed, 0)
+    start_game(environment, seed, first_game)
     check_terminal_size(screen.size(), environment.game.board_size, len(state_lines(environment.game)))
-    watcher = Watcher(screen, action_labels(policy.actions), policy.checkpoint_name, episodes)
+    watcher = Watcher(screen, action_labels(policy.actions), policy.checkpoint_name, episodes,
+                      policy.observer)
     with screen:
         for episode in range(1, episodes + 1):
             if episode > 1:
-                start_game(environment, seed, episode - 1)
+                start_game(environment, seed, first_game + episode - 1)
             seconds_per_turn = 1 / (framerate or environment.game.framerate)
             readout = play_episode(policy, environment, watcher, episode, seconds_per_turn, max_turns)
             if readout is None:
@@ -109,7 +119,7 @@ def watch(policy, environment, screen, framerate=None, episodes=1, max_turns=Non
             last_game = episode == episodes
             readout.status = end_of_game_status(environment.game, policy.reward_key, readout.turn, max_turns)
             watcher.show(environment.game, environment.board_characters, readout)
-            if wait_for_quit(screen, None if last_game else PAUSE_BETWEEN_GAMES):
+            if wait_for_quit(screen, None if last_game else PAUSE_BETWEEN_GAMES, watcher.handle_key):
                 return
 
 
@@ -137,15 +147,16 @@ def play_episode(policy, environment, watcher, episode, seconds_per_turn, max_tu
     policy.observer.start_episode(environment.game)
     turn = 0
     episode_reward = 0.0
+    clock = screen_clock(watcher.screen)
     while True:
-        turn_started = time.perf_counter()
+        turn_started = clock()
         board_codes, state_values = policy.observer.encode(environment.game, environment.drawn_cells)
         q_values = policy.q_values(board_codes, state_values)
         chosen_action = policy.greedy_action(board_codes, state_values)
         readout = Readout(episode, turn, episode_reward, q_values, chosen_action)
         watcher.show(environment.game, environment.board_characters, readout)
-        time_left = seconds_per_turn - (time.perf_counter() - turn_started)
-        if wait_for_quit(watcher.screen, max(0.0, time_left)):
+        time_left = seconds_per_turn - (clock() - turn_started)
+        if wait_for_quit(watcher.screen, max(0.0, time_left), watcher.handle_key):
             return None
         reward, done = environment.step(chosen_action)
         turn += 1
@@ -155,15 +166,26 @@ def play_episode(policy, environment, watcher, episode, seconds_per_turn, max_tu
             return readout
 
 
-def wait_for_quit(screen, seconds):
-    """Listen for keys for ``seconds`` (None: until Enter or Escape); True if one came."""
-    deadline = None if seconds is None else time.monotonic() + seconds
+def screen_clock(screen):
+    """The screen's clock (seconds) if it has one, else the real one."""
+    return getattr(screen, "clock", time.monotonic)
+
+
+def wait_for_quit(screen, seconds, on_key=None):
+    """Listen for keys for ``seconds`` (None: until Enter or Escape); True if one came.
+
+    Any other key is handed to ``on_key`` (the outline key, for instance).
+    """
+    clock = screen_clock(screen)
+    deadline = None if seconds is None else clock() + seconds
     while True:
-        time_left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        time_left = None if deadline is None else max(0.0, deadline - clock())
         key = screen.read_key(time_left)
         if key in QUIT_KEYS:
             return True
-        if key is None and deadline is not None and time.monotonic() >= deadline:
+        if key is not None and on_key is not None:
+            on_key(key)
+        if key is None and deadline is not None and clock() >= deadline:
             return False
 
 
@@ -325,31 +347,50 @@ class Watcher:
     """Draws frames of a game on the screen: board, game state, and the agent's panel.
 
     Each frame is drawn whole into a Canvas; the Painter writes only what changed
-    since the last one, so nothing flickers.
+    since the last one, so nothing flickers. Given the policy's ``observer``,
+    the panel also names the network's inputs, and the outline key shows its
+    window on the board (see ``agent_view``).
     """
 
-    def __init__(self, screen, labels, checkpoint_name, episodes):
+    def __init__(self, screen, labels, checkpoint_name, episodes, observer=None):
         self.screen = screen
         self.labels = labels
         self.checkpoint_name = checkpoint_name
         self.episodes = episodes
         self.painter = Painter(use_color=screen.use_color)
+        self.observer = observer
+        self.outline_shown = False
+        self.last_frame = None
+
+    def handle_key(self, key):
+        """A key that does not quit: the outline key shows or hides the network's window at once."""
+        if key in OUTLINE_KEYS and view_window(self.observer) is not None and self.last_frame:
+            self.outline_shown = not self.outline_shown
+            self.show(*self.last_frame)
 
     def show(self, game, board_characters, readout):
         """Draw one frame: the board as it is now and what the agent thinks of it."""
+        self.last_frame = (game, board_characters, readout)
         if self.screen.needs_full_redraw:  # back from Ctrl-Z: the screen was cleared
             self.painter.forget()
             self.screen.needs_full_redraw = False
         terminal_size = self.screen.size()
         game_lines = state_lines(game)
         panel = panel_lines(self.labels, self.checkpoint_name, self.episodes, readout)
+        chart_width = max(len(text) for text, _ in panel)
+        panel += input_panel_lines(self.observer, self.outline_shown, chart_width)
         panel_size = (max(len(text) for text, _ in panel), len(panel))
         layout = plan_layout(terminal_size, game.board_size, len(game_lines), panel_size)
         canvas = Canvas(*terminal_size)
         # The status ("game over: ...") goes in the panel; without a panel, in the bottom border.
         border_status = readout.status if layout.panel_left is None else ""
+        window = view_window(self.observer)
+        hint = border_hint(QUIT_HINT, game.board_size[0], window is not None)
         draw_board(canvas, layout.board_left, layout.board_top, game, board_characters,
-                   self.screen.truecolor, QUIT_HINT, border_status)
+                   self.screen.truecolor, hint, border_status)
+        if self.outline_shown and window is not None:
+            draw_window_outline(canvas, layout.board_left, layout.board_top, game.board_size,
+                                board_characters, window)
         board_height = game.board_size[1]
         for index, line in enumerate(game_lines):
             row = layout.board_top + board_height + 2 + index
