@@ -289,7 +289,7 @@ def run_create(args):
 
 
 def run_train(args):
-    from retro_gamer.dqn.loop import train
+    from retro_gamer.run.session import train
 
     return train(args.run_dir)
 

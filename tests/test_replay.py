@@ -1,4 +1,5 @@
-"""Tests for retro_gamer.dqn.replay: the sum tree, uniform and prioritized replay."""
+"""Tests for retro_gamer.dqn.replay and dqn.sum_tree: the sum tree, uniform and prioritized
+replay, and the memory saved as plain arrays (run/checkpoint.py)."""
 
 import io
 
@@ -9,10 +10,11 @@ from retro_gamer.errors import CheckpointError, TrainingError
 from retro_gamer.dqn.replay import (
     PrioritizedReplay,
     ReplayBatch,
-    SumTree,
     UniformReplay,
     make_replay,
 )
+from retro_gamer.dqn.sum_tree import SumTree
+from retro_gamer.run.checkpoint import load_replay_arrays, replay_arrays
 
 SNAKE_BOARD = (16, 32)
 
@@ -47,7 +49,7 @@ def test_tree_matches_brute_force_under_random_updates(capacity):
         if round_number % 2:
             slot = int(rng.integers(capacity))
             priority = float(rng.integers(0, 10))
-            tree.set(slot, priority)
+            tree.update(slot, priority)
             leaves[slot] = priority
             ever_set[slot] = True
         else:
@@ -99,13 +101,13 @@ def test_zero_priority_leaves_are_never_drawn():
     assert set(found) == set(np.flatnonzero(priorities))
 
 
-def test_single_set_and_batch_update_build_the_same_tree():
+def test_one_slot_at_a_time_and_a_batch_build_the_same_tree():
     rng = np.random.default_rng(2)
     one_by_one, batched = SumTree(37), SumTree(37)
     slots = rng.permutation(37)
     priorities = rng.random(37)
     for slot, priority in zip(slots, priorities):
-        one_by_one.set(int(slot), float(priority))
+        one_by_one.update(int(slot), float(priority))
     batched.update(slots, priorities)
     np.testing.assert_array_equal(one_by_one.sums, batched.sums)
     np.testing.assert_array_equal(one_by_one.minima, batched.minima)
@@ -122,7 +124,7 @@ def test_a_slot_given_twice_keeps_its_last_priority():
 def test_negative_or_nan_priorities_are_refused(bad):
     tree = SumTree(4)
     with pytest.raises(ValueError):
-        tree.set(0, bad)
+        tree.update(0, bad)
     with pytest.raises(ValueError):
         tree.update([0, 1], [1.0, bad])
 
@@ -341,7 +343,7 @@ def test_a_restored_memory_samples_exactly_what_the_original_would(prioritized):
         batch = original.sample(8, beta=0.5)
         original.update_priorities(batch.indices, rng.normal(size=8))
     restored = make_replay(prioritized, 20, (3, 4), 2, seed=999)
-    restored.load_state_arrays(through_npz(original.state_arrays()))
+    load_replay_arrays(restored, through_npz(replay_arrays(original)))
     assert len(restored) == len(original) and restored.write_position == original.write_position
     for _ in range(3):
         expected, got = original.sample(16, beta=0.6), restored.sample(16, beta=0.6)
@@ -358,7 +360,7 @@ def test_restore_brings_back_priorities_and_the_largest_one():
     push_numbered(original, 6)
     original.update_priorities([0, 3], [50.0, 0.0])
     restored = PrioritizedReplay(6, (1, 1), 0, seed=19)
-    restored.load_state_arrays(through_npz(original.state_arrays()))
+    load_replay_arrays(restored, through_npz(replay_arrays(original)))
     np.testing.assert_array_equal(restored.tree.sums, original.tree.sums)
     np.testing.assert_array_equal(restored.tree.minima, original.tree.minima)
     assert restored.max_priority == original.max_priority > 1.0
@@ -367,7 +369,7 @@ def test_restore_brings_back_priorities_and_the_largest_one():
 def saved_memory(prioritized=True, capacity=8, board_shape=(2, 3), state_size=1):
     memory = make_replay(prioritized, capacity, board_shape, state_size, seed=20)
     push_numbered(memory, 5)
-    return through_npz(memory.state_arrays())
+    return through_npz(replay_arrays(memory))
 
 
 @pytest.mark.parametrize("saved, memory", [
@@ -380,7 +382,7 @@ def saved_memory(prioritized=True, capacity=8, board_shape=(2, 3), state_size=1)
 ])
 def test_a_memory_that_does_not_fit_is_refused(saved, memory):
     with pytest.raises(CheckpointError):
-        memory.load_state_arrays(saved)
+        load_replay_arrays(memory, saved)
     assert len(memory) == 0  # nothing was half-restored
 
 
@@ -395,8 +397,8 @@ def test_a_damaged_memory_is_refused_and_leaves_this_one_unchanged(damage):
         saved["rng_state"] = np.array("not json")
     memory = PrioritizedReplay(8, (2, 3), 1, seed=21)
     push_numbered(memory, 3)
-    before = {name: array.copy() for name, array in memory.state_arrays().items()}
+    before = {name: array.copy() for name, array in replay_arrays(memory).items()}
     with pytest.raises(CheckpointError):
-        memory.load_state_arrays(saved)
-    for name, array in memory.state_arrays().items():
+        load_replay_arrays(memory, saved)
+    for name, array in replay_arrays(memory).items():
         np.testing.assert_array_equal(array, before[name], err_msg=name)

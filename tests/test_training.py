@@ -16,6 +16,7 @@ from retro_gamer.show.evaluate import evaluate_greedy, evaluate_random
 from retro_gamer.errors import TrainingError
 from retro_gamer.show.policy import load_policy
 from retro_gamer.dqn.loop import Trainer
+from retro_gamer.run.session import resume_from, resume_memory
 
 GAMES = Path(__file__).parent / "games"
 CATCH = str(GAMES / "catch")
@@ -132,8 +133,8 @@ def test_resume_continues_exactly(tmp_path):
         first = Trainer(stopped, read_config(stopped))
         first.run_episodes(20, lambda: False)
         second = Trainer(stopped, read_config(stopped))
-        second.resume_from(checkpoints.list_checkpoints(stopped)[-1])
-        assert second.resume_memory(20) is None
+        resume_from(second, checkpoints.list_checkpoints(stopped)[-1])
+        assert resume_memory(second, 20) is None
         second.run_episodes(40, lambda: False)
         one = np.load(checkpoints.list_checkpoints(straight)[-1])
         two = np.load(checkpoints.list_checkpoints(stopped)[-1])

@@ -44,8 +44,9 @@ OPTION_FORMATS = {
 NOT_AN_OPTION = ("module", "board_size")
 
 # What happens when a setting is changed in a run that has checkpoints, where
-# the table's help line does not say it all. (Checked against trainer.py's
-# resume: tests/test_docs.py checks that every name here is a setting.)
+# the table's help line does not say it all. (Checked against resume_from in
+# run/session.py and restore_trainer in run/checkpoint.py: tests/test_docs.py
+# checks that every name here is a setting.)
 RESUME_NOTES = {
     "module": "not checked against the checkpoints: a moved game folder may be pointed at "
               "again, but another game makes the trained agent meaningless",

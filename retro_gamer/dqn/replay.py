@@ -51,159 +51,25 @@ where the correction is complete.
 
 Batches are *stratified*: the total priority is cut into ``batch_size`` equal
 slices and one point is drawn uniformly in each. Every sample costs one search
-of the sum tree below, so a batch costs O(batch_size * log N).
+of the sum tree, so a batch costs O(batch_size * log N).
 
-The sum tree
-------------
-Finding "the transition whose share of the total contains the point ``m``"
-in a plain list takes O(N). A sum tree does it in O(log N): a complete binary
-tree whose leaves hold the priorities and whose every inner node holds the sum
-of its two children, so the root holds the total. For capacity 4 with
-priorities 3, 1, 0, 2 (nodes numbered from 1; node k has children 2k, 2k+1)::
+Where the priorities live
+-------------------------
+The priorities sit in a sum tree (``sum_tree.py``), which finds the slot
+under a point of the total, and keeps the total and the smallest priority,
+in O(log N).
 
-                      node 1
-                       6.0
-                 /             \\
-            node 2            node 3
-             4.0               2.0
-            /    \\            /    \\
-        node 4  node 5    node 6  node 7
-         3.0     1.0       0.0     2.0
-        slot 0  slot 1    slot 2  slot 3
-
-Search for the point m = 4.5, starting at the root:
-
-- node 1: left child holds 4.0. Is 4.5 < 4.0? No: go right and skip the
-  left mass, m = 4.5 - 4.0 = 0.5.
-- node 3: left child holds 0.0. Is 0.5 < 0.0? No: go right, m = 0.5 - 0 = 0.5.
-- node 7 is a leaf: slot 3.
-
-Because the test is a strict ``<``, a leaf of priority 0 is never chosen: no
-point is smaller than 0. (The point m = 3.5 goes left at node 1, right at
-node 2 with m = 0.5, and lands on slot 1.)
-
-Changing one priority changes the sums on the path from its leaf up to the
-root, O(log N) nodes. Each parent is recomputed from its two children rather
-than adjusted by a difference: added differences accumulate rounding error
-until the root no longer matches its leaves, and a search near the total then
-falls off the end. The tree is kept in float64 for the same reason.
-
-A second tree of the same shape holds minima instead of sums, so the smallest
-priority (needed for the largest weight) is always at its root.
-
-The capacity is padded up to a power of two so that leaf ``k`` always sits at
-node ``leaf_count + k`` and the leaves read left to right in slot order;
-padding leaves hold priority 0 (and +inf in the minimum tree) and are never
-drawn.
-
-The tree lives in one flat array, and node 0 is unused: that keeps the
-arithmetic simple (children of k are ``2k`` and ``2k + 1``, parent ``k // 2``).
-A batch search or update walks the tree one *level* at a time for the whole
-batch, so the Python loop runs log2(capacity) times and numpy does the
-per-sample work.
-
-Saving
-------
-``state_arrays()`` exports the whole memory (transitions, write position,
-size, priorities and the random generator's state as a JSON string) as a dict
-of plain numpy arrays, which the checkpoint module writes to an npz file: no
-pickle anywhere. ``load_state_arrays()`` puts it back, so a resumed run draws
-exactly the batches the uninterrupted run would have drawn.
+Saving the memory, so that a resumed run draws exactly the batches the
+uninterrupted run would have drawn, is not the memory's business:
+``run/checkpoint.py`` turns it into plain arrays and back.
 """
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from retro_gamer.errors import CheckpointError, TrainingError
-
-
-class SumTree:
-    """Priorities of ``capacity`` slots, with their total, minimum and prefix search.
-
-    ``sums`` and ``minima`` are flat float64 arrays of length ``2 * leaf_count``;
-    node 1 is the root and slot k is node ``leaf_count + k``.
-    """
-
-    def __init__(self, capacity: int):
-        if capacity < 1:
-            raise ValueError(f"a sum tree needs a capacity of at least 1, not {capacity}")
-        self.capacity = capacity
-        self.leaf_count = 1 << (capacity - 1).bit_length()
-        self.depth = self.leaf_count.bit_length() - 1
-        self.sums = np.zeros(2 * self.leaf_count, dtype=np.float64)
-        self.minima = np.full(2 * self.leaf_count, np.inf, dtype=np.float64)
-
-    @property
-    def total(self) -> float:
-        """Sum of all priorities (the root of the sum tree)."""
-        return float(self.sums[1])
-
-    @property
-    def min_priority(self) -> float:
-        """Smallest priority ever set and still present; +inf while nothing is set."""
-        return float(self.minima[1])
-
-    def priorities(self, slots) -> np.ndarray:
-        """The priorities stored at ``slots`` (an int array)."""
-        return self.sums[self.leaf_count + np.asarray(slots)]
-
-    def set(self, slot: int, priority: float) -> None:
-        """Set one slot's priority and recompute the sums and minima above it."""
-        if not priority >= 0:
-            raise ValueError(f"priorities must be finite and >= 0, not {priority}")
-        node = self.leaf_count + slot
-        self.sums[node] = priority
-        self.minima[node] = priority
-        while node > 1:
-            node //= 2
-            left, right = 2 * node, 2 * node + 1
-            self.sums[node] = self.sums[left] + self.sums[right]
-            self.minima[node] = min(self.minima[left], self.minima[right])
-
-    def update(self, slots, priorities) -> None:
-        """Set many slots' priorities at once; a slot given twice keeps its last priority.
-
-        The leaves change first, then each level of parents is recomputed from
-        its children, all the batch's nodes of a level in one numpy step.
-        """
-        slots, priorities = _last_of_each(np.asarray(slots, dtype=np.int64),
-                                          np.asarray(priorities, dtype=np.float64))
-        if not np.all(priorities >= 0):
-            raise ValueError("priorities must be finite and >= 0")
-        nodes = self.leaf_count + slots
-        self.sums[nodes] = priorities
-        self.minima[nodes] = priorities
-        for _ in range(self.depth):
-            nodes = nodes // 2
-            left, right = 2 * nodes, 2 * nodes + 1
-            self.sums[nodes] = self.sums[left] + self.sums[right]
-            self.minima[nodes] = np.minimum(self.minima[left], self.minima[right])
-
-    def find(self, masses) -> np.ndarray:
-        """For each point in ``[0, total)``, the slot whose share of the total contains it.
-
-        Slot k is chosen when ``sum(p[:k]) <= mass < sum(p[:k + 1])``. A branch
-        whose sum is 0 is never entered, which also keeps a point that rounding
-        pushed to the total (or past it) on the last slot with a priority.
-        """
-        masses = np.array(masses, dtype=np.float64)
-        nodes = np.ones(masses.shape, dtype=np.int64)
-        for _ in range(self.depth):
-            left = 2 * nodes
-            left_sums = self.sums[left]
-            go_right = (masses >= left_sums) & (self.sums[left + 1] > 0)
-            masses -= left_sums * go_right
-            nodes = left + go_right
-        return nodes - self.leaf_count
-
-
-def _last_of_each(slots: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop repeated slots, keeping the value given last for each."""
-    _, first_in_reversed = np.unique(slots[::-1], return_index=True)
-    keep = len(slots) - 1 - first_in_reversed
-    return slots[keep], values[keep]
+from retro_gamer.dqn.sum_tree import SumTree
+from retro_gamer.errors import TrainingError
 
 
 @dataclass
@@ -251,7 +117,7 @@ class UniformReplay:
         self.write_position = 0
         self.size = 0
 
-    def _storage(self) -> dict[str, np.ndarray]:
+    def transition_arrays(self) -> dict[str, np.ndarray]:
         """The transition arrays by name (one row per slot)."""
         return {
             "boards": self.boards,
@@ -267,7 +133,7 @@ class UniformReplay:
     @property
     def nbytes(self) -> int:
         """Bytes held by the memory's arrays."""
-        return sum(array.nbytes for array in self._storage().values())
+        return sum(array.nbytes for array in self.transition_arrays().values())
 
     def __len__(self) -> int:
         return self.size
@@ -319,71 +185,6 @@ class UniformReplay:
     def update_priorities(self, indices, td_errors) -> None:
         """Uniform replay keeps no priorities: nothing to do."""
 
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Everything needed to resume this memory exactly, as plain numpy arrays."""
-        arrays = dict(self._storage())
-        arrays["kind"] = np.array(self.kind)
-        arrays["write_position"] = np.array(self.write_position, dtype=np.int64)
-        arrays["size"] = np.array(self.size, dtype=np.int64)
-        arrays["rng_state"] = np.array(json.dumps(self.rng.bit_generator.state))
-        return arrays
-
-    def load_state_arrays(self, arrays) -> None:
-        """Restore what ``state_arrays()`` exported; CheckpointError if it does not fit.
-
-        Everything is checked before anything changes, so a memory that does
-        not fit leaves this one as it was.
-        """
-        self._check_fits(arrays)
-        self._restore(arrays)
-
-    def _check_fits(self, arrays) -> None:
-        """Raise CheckpointError unless ``arrays`` is a memory of this kind and shape."""
-        saved_kind = str(_required(arrays, "kind"))
-        if saved_kind != self.kind:
-            raise CheckpointError(
-                f"The saved replay memory is {saved_kind} but this run's is {self.kind} "
-                "(prioritize_experiences changed). Start this run with an empty memory, "
-                "or set prioritize_experiences back.")
-        for name, array in self._storage().items():
-            saved_shape = _required(arrays, name).shape
-            if saved_shape != array.shape:
-                raise CheckpointError(
-                    f"The saved replay memory's {name} have shape {saved_shape}, but this "
-                    f"memory holds {array.shape} (memory_capacity, board or observed state "
-                    "changed). Start this run with an empty memory.")
-        write_position = int(_required(arrays, "write_position"))
-        size = int(_required(arrays, "size"))
-        if not (0 <= write_position < self.capacity and 0 <= size <= self.capacity):
-            raise CheckpointError(
-                f"The saved replay memory is damaged: write position {write_position} and "
-                f"size {size} do not fit its capacity {self.capacity}. Start this run with "
-                "an empty memory.")
-        _required(arrays, "rng_state")
-
-    def _restore(self, arrays) -> None:
-        """Copy checked ``arrays`` into this memory, the random generator's state first."""
-        rng_json = str(np.asarray(arrays["rng_state"]))
-        try:
-            self.rng.bit_generator.state = json.loads(rng_json)
-        except (ValueError, TypeError, KeyError) as error:
-            raise CheckpointError(
-                f"The saved replay memory's random generator state cannot be restored "
-                f"({error}). Start this run with an empty memory.") from None
-        for name, array in self._storage().items():
-            array[...] = arrays[name]
-        self.write_position = int(arrays["write_position"])
-        self.size = int(arrays["size"])
-
-
-def _required(arrays, name: str) -> np.ndarray:
-    """``arrays[name]`` as an ndarray, or CheckpointError if the saved memory lacks it."""
-    if name not in arrays:
-        raise CheckpointError(
-            f"The saved replay memory has no '{name}' array: it was written by another "
-            "version or is damaged. Start this run with an empty memory.")
-    return np.asarray(arrays[name])
-
 
 class PrioritizedReplay(UniformReplay):
     """Replay that draws transitions in proportion to ``(|td_error| + eps) ** alpha``.
@@ -420,7 +221,7 @@ class PrioritizedReplay(UniformReplay):
         slot = self.write_position
         super().push(board, state_values, action, reward, next_board, next_state_values,
                      terminal, steps)
-        self.tree.set(slot, self.max_priority)
+        self.tree.update(slot, self.max_priority)
 
     def _choose(self, batch_size: int, beta: float) -> tuple[np.ndarray, np.ndarray]:
         """One draw in each of ``batch_size`` equal slices of the total priority."""
@@ -443,33 +244,6 @@ class PrioritizedReplay(UniformReplay):
         priorities = (np.abs(td_errors) + self.priority_eps) ** self.alpha
         self.tree.update(indices, priorities)
         self.max_priority = max(self.max_priority, float(priorities.max()))
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """The transitions plus the priorities (both trees) and the largest priority."""
-        arrays = super().state_arrays()
-        arrays["tree_sums"] = self.tree.sums.copy()
-        arrays["tree_minima"] = self.tree.minima.copy()
-        arrays["max_priority"] = np.array(self.max_priority, dtype=np.float64)
-        return arrays
-
-    def _check_fits(self, arrays) -> None:
-        """The uniform checks, plus trees of this capacity."""
-        super()._check_fits(arrays)
-        for name in ("tree_sums", "tree_minima"):
-            saved_shape = _required(arrays, name).shape
-            if saved_shape != self.tree.sums.shape:
-                raise CheckpointError(
-                    f"The saved replay memory's priority tree has shape {saved_shape}, but "
-                    f"this memory's has {self.tree.sums.shape} (memory_capacity changed). "
-                    "Start this run with an empty memory.")
-        _required(arrays, "max_priority")
-
-    def _restore(self, arrays) -> None:
-        """The transitions, then the priorities."""
-        super()._restore(arrays)
-        self.tree.sums[...] = arrays["tree_sums"]
-        self.tree.minima[...] = arrays["tree_minima"]
-        self.max_priority = float(arrays["max_priority"])
 
 
 def make_replay(prioritized: bool, capacity: int, board_shape: tuple[int, int],

@@ -22,7 +22,8 @@ from retro_gamer.errors import RetroGamerError
 from retro_gamer.run.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
 
 
-def _shown(run_dir):
+def shown(run_dir):
+    """A run folder as messages show it, with a trailing slash (``runs/snake/``)."""
     return os.path.join(str(run_dir), "")
 
 
@@ -36,7 +37,7 @@ def create_run(game_spec, output, overrides):
     if config_path(run_dir).exists():
         raise RetroGamerError(
             f"{config_path(run_dir)} already exists. Choose another --output, edit that file, "
-            f"or train it with 'retro-gamer train {_shown(output)}'.")
+            f"or train it with 'retro-gamer train {shown(output)}'.")
     source = load_game(game_spec, overrides.get("factory", ""))
     settings, discovered = game_settings(source, overrides)
     width, height = settings.board_size
@@ -129,7 +130,7 @@ def show_info(run_dir):
         print()
     names = [path.name for path in checkpoints.list_checkpoints(run_dir)]
     if not names:
-        print(f"No checkpoints yet: run 'retro-gamer train {_shown(run_dir)}' to start training.")
+        print(f"No checkpoints yet: run 'retro-gamer train {shown(run_dir)}' to start training.")
         return 0
     if len(names) > 4:
         listing = "[" + ", ".join(repr(name) for name in names[:2]) + f", ..., {names[-1]!r}]"
@@ -151,10 +152,10 @@ def clean_run(run_dir, assume_yes=False):
                          if path not in checkpoint_files) if folder.is_dir() else []
     log_path = run_dir / LOG_FILE_NAME
     if not checkpoint_files and not other_files and not log_path.exists():
-        print(f"Nothing to clean in {_shown(run_dir)}: no checkpoints and no training log.")
+        print(f"Nothing to clean in {shown(run_dir)}: no checkpoints and no training log.")
         return 0
     log_words = " and training log" if log_path.exists() else ""
-    print(f"Will remove {len(checkpoint_files)} checkpoint(s){log_words} from {_shown(run_dir)}:")
+    print(f"Will remove {len(checkpoint_files)} checkpoint(s){log_words} from {shown(run_dir)}:")
     for path in checkpoint_files + other_files:
         print(f"  {checkpoints.CHECKPOINT_DIR}/{path.name}")
     if log_path.exists():
@@ -177,6 +178,6 @@ def clean_run(run_dir, assume_yes=False):
     if folder.is_dir():
         folder.rmdir()
     log_path.unlink(missing_ok=True)
-    print(f"Cleaned. Run 'retro-gamer train {_shown(run_dir)}' to start fresh.")
+    print(f"Cleaned. Run 'retro-gamer train {shown(run_dir)}' to start fresh.")
     return 0
 

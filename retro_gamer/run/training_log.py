@@ -49,8 +49,9 @@ One checkpoint line sums up the episodes since the previous checkpoint:
 - ``time``       = wall-clock time of the interval, ``total`` = of the run.
 
 The trainer keeps every line in memory and rewrites the whole file at each
-checkpoint through a temporary file and ``os.replace``: a run killed at any
-moment leaves either the old file or the new one, never a torn line.
+checkpoint (``write_training_log``), through a temporary file and
+``os.replace``: a run killed at any moment leaves either the old file or the
+new one, never a torn line.
 """
 
 import math
@@ -60,7 +61,7 @@ from datetime import datetime
 from pathlib import Path
 
 from retro_gamer.run.atomic import write_text_atomically
-from retro_gamer.errors import RetroGamerError
+from retro_gamer.errors import RetroGamerError, TrainingError
 
 LOG_FILE_NAME = "training.log"
 
@@ -242,3 +243,18 @@ def read_log(path) -> TrainingLog:
 def write_log_atomically(path, lines: list[str]) -> None:
     """Write the whole training.log (one line per item) through a temporary file."""
     write_text_atomically(path, "".join(line + "\n" for line in lines))
+
+
+def write_training_log(run_dir, lines: list[str], what_happened: str = "") -> None:
+    """Write ``RUN_DIR/training.log``; a failure is a TrainingError that says what to do.
+
+    ``what_happened`` starts the message when something was done just before
+    (``"checkpoint ep_0200 was saved, but "``).
+    """
+    try:
+        write_log_atomically(Path(run_dir) / LOG_FILE_NAME, lines)
+    except OSError as error:
+        raise TrainingError(
+            f"{what_happened}{Path(run_dir) / LOG_FILE_NAME} could not be written: {error}. "
+            f"The checkpoints are untouched; make {run_dir} writable (or free disk space) and "
+            "train again.") from None
