@@ -29,8 +29,8 @@ import retro_gamer  # noqa: F401  (first: one OpenBLAS thread, as in training)
 
 import numpy as np
 
-from retro_gamer.nn import Adam, CodeConv2d, CodeLinear, Conv2d, Linear, QNetwork, ReLU, huber_loss, one_hot
-from retro_gamer.nn.layers import spread
+from retro_gamer.nn import Adam, CodeConv2d, CodeLinear, Linear, QNetwork, ReLU, fast, huber_loss, one_hot
+from retro_gamer.nn.changed_pixels import ChangedPixelsConv2d, spread
 
 BATCH_SIZE = 64
 BOARD_SHAPE = (16, 32)
@@ -148,11 +148,20 @@ def matmul_gflops():
     return 2 * size**3 / seconds / 1e9
 
 
-def code_linear_route_seconds(occupied, dense_from, rng):
+def with_threshold(name, value, function):
+    """function() with fast.<name> set to value (the route choices of nn/fast.py), then put back."""
+    saved = getattr(fast, name)
+    setattr(fast, name, value)
+    try:
+        return function()
+    finally:
+        setattr(fast, name, saved)
+
+
+def code_linear_route_seconds(occupied, lookup_until, rng):
     """CodeLinear forward + backward, batch 64, forced onto one route."""
     height, width = BOARD_SHAPE
     layer = CodeLinear(NUM_CODES, BOARD_SHAPE, HIDDEN_SIZES[0], rng)
-    layer.DENSE_FROM = dense_from  # 0: always the dense product, 1: always the lookup
     codes = rng.integers(1, NUM_CODES + 1, size=(BATCH_SIZE, height, width)).astype(np.uint8)
     codes[rng.random(codes.shape) >= occupied] = 0
     grad_out = np.ones((BATCH_SIZE, HIDDEN_SIZES[0]), dtype=np.float32)
@@ -161,14 +170,14 @@ def code_linear_route_seconds(occupied, dense_from, rng):
         layer.forward(codes)
         layer.backward(grad_out)
 
-    return best_seconds(forward_backward, 20)
+    # lookup_until 0: always the dense product, 1: always the lookup
+    return with_threshold("LINEAR_LOOKUP_UNTIL", lookup_until, lambda: best_seconds(forward_backward, 20))
 
 
-def code_conv_route_seconds(occupied, dense_from, rng):
+def code_conv_route_seconds(occupied, lookup_until, rng):
     """CodeConv2d forward + backward, batch 64 and the empty reference board, forced onto one route."""
     height, width = BOARD_SHAPE
     layer = CodeConv2d(NUM_CODES, BOARD_SHAPE, CONV_CHANNELS[0], rng)
-    layer.DENSE_FROM = dense_from  # 0: always the dense product, 1: always the lookup
     codes = rng.integers(1, NUM_CODES + 1, size=(BATCH_SIZE + 1, height, width)).astype(np.uint8)
     codes[rng.random(codes.shape) >= occupied] = 0
     grad_out = np.ones((BATCH_SIZE + 1, CONV_CHANNELS[0], height, width), dtype=np.float32)
@@ -177,7 +186,8 @@ def code_conv_route_seconds(occupied, dense_from, rng):
         layer.forward(codes)
         layer.backward(grad_out)
 
-    return best_seconds(forward_backward, 10)
+    # lookup_until 0: always the dense product, 1: always the lookup
+    return with_threshold("CONV_LOOKUP_UNTIL", lookup_until, lambda: best_seconds(forward_backward, 10))
 
 
 def changed_pixels_seconds(occupied, changed_until, rng):
@@ -187,8 +197,7 @@ def changed_pixels_seconds(occupied, changed_until, rng):
     (the reference's included) and the seconds.
     """
     height, width = BOARD_SHAPE
-    layer = Conv2d(CONV_CHANNELS[0], CONV_CHANNELS[1], rng)
-    layer.CHANGED_UNTIL = changed_until  # 0: every pixel, 1: only the changed ones
+    layer = ChangedPixelsConv2d(CONV_CHANNELS[0], CONV_CHANNELS[1], rng)
     occupied_cells = rng.random((BATCH_SIZE + 1, height, width)) < occupied
     occupied_cells[-1] = False  # the reference board is empty
     changed = spread(occupied_cells, 1)  # what the first convolution changes
@@ -196,11 +205,12 @@ def changed_pixels_seconds(occupied, changed_until, rng):
     grad_out = np.ones((BATCH_SIZE + 1, CONV_CHANNELS[1], height, width), dtype=np.float32)
 
     def forward_backward():
-        layer.forward(inputs, changed)
+        layer.forward_where_changed(inputs, changed)
         layer.backward(grad_out)
 
     computed = (np.count_nonzero(spread(changed, 1)[:-1]) + height * width) / changed.size
-    return computed, best_seconds(forward_backward, 5)
+    # changed_until 0: every pixel, 1: only the changed ones
+    return computed, with_threshold("CHANGED_PIXELS_UNTIL", changed_until, lambda: best_seconds(forward_backward, 5))
 
 
 def report(label, seconds, unit, target=""):
@@ -223,18 +233,18 @@ def main():
     report("choose an action, Snake MLP, CodeLinear", choose_action_seconds(codes, rng), "us", "(target < 25 us)")
     report("choose an action, Snake MLP, dense one-hot", choose_action_seconds(dense, rng), "us")
     report("choose an action, CNN", choose_action_seconds(cnn, rng), "us")
-    print(f"CodeLinear forward + backward by share of occupied cells (switches at {CodeLinear.DENSE_FROM:.0%}):")
+    print(f"CodeLinear forward + backward by share of occupied cells (switches at {fast.LINEAR_LOOKUP_UNTIL:.0%}):")
     for occupied in (0.01, 0.02, 0.04, 0.1, 0.3):
         lookup = code_linear_route_seconds(occupied, 1.0, rng)
         product = code_linear_route_seconds(occupied, 0.0, rng)
         print(f"  {occupied:4.0%} occupied: lookup {lookup * 1e6:7.0f} us, dense product {product * 1e6:7.0f} us")
-    print(f"CodeConv2d forward + backward by share of occupied cells (switches at {CodeConv2d.DENSE_FROM:.0%}):")
+    print(f"CodeConv2d forward + backward by share of occupied cells (switches at {fast.CONV_LOOKUP_UNTIL:.0%}):")
     for occupied in (0.02, 0.05, 0.1, 0.2):
         lookup = code_conv_route_seconds(occupied, 1.0, rng)
         product = code_conv_route_seconds(occupied, 0.0, rng)
         print(f"  {occupied:4.0%} occupied: lookup {lookup * 1e3:7.2f} ms, dense product {product * 1e3:7.2f} ms")
     print(f"Conv2d {CONV_CHANNELS[0]}->{CONV_CHANNELS[1]} forward + backward by share of pixels to compute "
-          f"(switches at {Conv2d.CHANGED_UNTIL:.0%}):")
+          f"(switches at {fast.CHANGED_PIXELS_UNTIL:.0%}):")
     for occupied in (0.01, 0.02, 0.04, 0.06):
         computed, changed_only = changed_pixels_seconds(occupied, 1.0, rng)
         _, every_pixel = changed_pixels_seconds(occupied, 0.0, rng)

@@ -5,7 +5,7 @@ import pytest
 
 from gradient_check import numerical_gradient
 from retro_gamer.errors import CheckpointError
-from retro_gamer.nn import Linear, QNetwork, one_hot
+from retro_gamer.nn import Linear, QNetwork, fast, one_hot
 
 
 def random_codes(rng, batch, board_shape, num_codes, occupied):
@@ -46,12 +46,13 @@ def test_mlp_gradients(occupied):
     state_values = rng.standard_normal((4, 2))
     check_network_gradients(network, boards, state_values, rng)
     took_dense_route = network.board_layer.one_hot_inputs is not None
-    assert took_dense_route == (occupied > network.board_layer.DENSE_FROM)
+    assert took_dense_route == (occupied > fast.LINEAR_LOOKUP_UNTIL)
 
 
 def conv_routes(network):
     """(first convolution took the lookup route, second computed only the changed pixels)."""
-    return network.conv_layers[0].cells is not None, network.conv_layers[2].pixels is not None
+    layers = network.convolutions.layers
+    return layers[0].cells is not None, layers[2].pixels is not None
 
 
 @pytest.mark.parametrize("occupied", [0.01, 0.4], ids=["lookup-and-changed-pixels", "dense-routes"])
@@ -69,7 +70,7 @@ def test_conv_network_gradients_with_state_values_joined_before_the_head(occupie
     assert conv_routes(network) == expected_routes
 
 
-def test_conv_network_routes_agree():
+def test_conv_network_routes_agree(monkeypatch):
     # The same network on sparse boards: the lookup and the changed pixels
     # with an empty reference board; the same with dense convolutions; and
     # without the reference board. Same Q-values, same gradients.
@@ -83,10 +84,9 @@ def test_conv_network_routes_agree():
     grad_q_values = rng.standard_normal((6, 3))
     results = []
     for sparse_routes, reference_from in ((True, 4), (False, 4), (True, 100)):
-        network.conv_layers[0].DENSE_FROM = 0.1 if sparse_routes else 0.0
-        for conv in network.conv_layers[2::2]:
-            conv.CHANGED_UNTIL = 0.5 if sparse_routes else 0.0
-        network.REFERENCE_FROM_BATCH = reference_from
+        monkeypatch.setattr(fast, "CONV_LOOKUP_UNTIL", 0.1 if sparse_routes else 0.0)
+        monkeypatch.setattr(fast, "CHANGED_PIXELS_UNTIL", 0.5 if sparse_routes else 0.0)
+        monkeypatch.setattr(fast, "EMPTY_BOARD_FROM_BATCH", reference_from)
         q_values = network.forward(boards, state_values)
         network.backward(grad_q_values)
         results.append([q_values] + [gradient.copy() for gradient in network.gradients()])

@@ -106,12 +106,13 @@ def test_adam_first_step_moves_every_weight_by_lr_times_sign():
     assert optimizer.t == 1
 
 
-def test_adam_matches_hand_computed_updates():
+@pytest.mark.parametrize("textbook", [False, True], ids=["in-blocks", "textbook"])
+def test_adam_matches_hand_computed_updates(textbook):
     learning_rate, beta1, beta2, epsilon = 0.1, 0.8, 0.9, 1e-3
     weights = np.array([1.0, -2.0, 0.5], dtype=np.float64)
     curvature = np.array([1.0, 3.0, 0.1])
     gradient = np.zeros_like(weights)
-    optimizer = Adam([weights], learning_rate, beta1, beta2, epsilon)
+    optimizer = Adam([weights], learning_rate, beta1, beta2, epsilon, textbook=textbook)
     expected = weights.copy()
     m = np.zeros(3)
     v = np.zeros(3)
@@ -127,6 +128,40 @@ def test_adam_matches_hand_computed_updates():
         np.testing.assert_allclose(weights, expected, rtol=1e-12)
         np.testing.assert_allclose(optimizer.m[0], m, rtol=1e-12)
         np.testing.assert_allclose(optimizer.v[0], v, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_update_in_blocks_computes_the_textbook_update(dtype, rtol):
+    # Arrays smaller than a block, of several blocks, and ending in a partial block.
+    rng = np.random.default_rng(3)
+    shapes = [(3,), (40, 5), (7, 3, 3)]
+    fast_weights = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    textbook_weights = [weights.copy() for weights in fast_weights]
+    fast = Adam(fast_weights, learning_rate=0.01, max_grad_norm=5.0)
+    fast.BLOCK_SIZE = 16
+    textbook = Adam(textbook_weights, learning_rate=0.01, max_grad_norm=5.0, textbook=True)
+    for _ in range(5):
+        gradients = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+        fast.step([gradient.copy() for gradient in gradients])
+        textbook.step(gradients)
+        for computed, expected in zip(fast_weights + fast.m + fast.v, textbook_weights + textbook.m + textbook.v):
+            assert computed.dtype == dtype
+            np.testing.assert_allclose(computed, expected, rtol=rtol, atol=rtol * 1e-3)
+
+
+def test_adam_blocks_change_no_bit():
+    rng = np.random.default_rng(4)
+    blocked_weights = rng.standard_normal(1000).astype(np.float32)
+    whole_weights = blocked_weights.copy()
+    blocked = Adam([blocked_weights], learning_rate=0.01)
+    blocked.BLOCK_SIZE = 64
+    whole = Adam([whole_weights], learning_rate=0.01)
+    for _ in range(3):
+        gradient = rng.standard_normal(1000).astype(np.float32)
+        blocked.step([gradient.copy()])
+        whole.step([gradient])
+    assert np.array_equal(blocked_weights, whole_weights)
+    assert np.array_equal(blocked.m[0], whole.m[0]) and np.array_equal(blocked.v[0], whole.v[0])
 
 
 def test_adam_descends_the_quadratic():

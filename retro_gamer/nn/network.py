@@ -33,7 +33,14 @@ The first convolution is a ``CodeConv2d``: the same function, with the same
 parameters, as ``Conv2d`` on the one-hot board, fed the codes themselves (a
 weight-column lookup per occupied cell, like ``CodeLinear``). The ones after
 it compute only the pixels where a board's feature maps differ from an empty
-board's (see ``run_convolutions``).
+board's: the convolutions and their ReLUs run inside a ``BesideEmptyBoard``
+(see ``changed_pixels.py``), which is one layer of the board path.
+
+So the network is three lists of layers, each run by a plain loop:
+
+    board_layers   board codes -> the first hidden layer's board part
+    state_layer    state values -> its state part (added to the board part)
+    head_layers    ReLU, Linear, ReLU, Linear ... -> Q-values
 
 ``board_shape=None`` gives a network that sees only the state values;
 ``state_size=0`` one that sees only the board.
@@ -49,17 +56,26 @@ between ``forward`` and ``backward`` changes nothing.
 
 import numpy as np
 
-from retro_gamer.nn.layers import CodeConv2d, CodeLinear, Conv2d, Flatten, Linear, ReLU, spread
+from retro_gamer.nn.changed_pixels import BesideEmptyBoard, ChangedPixelsConv2d
+from retro_gamer.nn.fast import CodeConv2d, CodeLinear
+from retro_gamer.nn.layers import Flatten, Linear, ReLU
 from retro_gamer.nn.serialize import checked_array
 
 OUTPUT_WEIGHT_SCALE = 0.1
 
 
-def run_layer(layer, inputs, training):
-    """``layer.forward`` when training (keeps the cache), else ``layer.predict``."""
-    if training:
-        return layer.forward(inputs)
-    return layer.predict(inputs)
+def run_layers(layers, inputs, training):
+    """Each layer in order: ``forward`` when training (keeps the caches), else ``predict``."""
+    for layer in layers:
+        inputs = layer.forward(inputs) if training else layer.predict(inputs)
+    return inputs
+
+
+def backward_layers(layers, grad_outputs):
+    """Each layer's ``backward`` in reverse order; returns the first layer's ``grad_inputs``."""
+    for layer in reversed(layers):
+        grad_outputs = layer.backward(grad_outputs)
+    return grad_outputs
 
 
 def shape_text(shape):
@@ -69,12 +85,6 @@ def shape_text(shape):
 
 class QNetwork:
     """Board codes + state values -> Q-values; see the module docstring."""
-
-    # Batches from this size on carry an empty reference board through the
-    # convolutions (see run_convolutions). Measured on Snake boards: predict
-    # on 4 boards takes 0.66 ms with it, 0.71 ms without; on 1 board 0.34 and
-    # 0.23 ms.
-    REFERENCE_FROM_BATCH = 4
 
     def __init__(
         self,
@@ -104,10 +114,9 @@ class QNetwork:
         # order: for describe() and for naming the parameters.
         self.layout = []
 
-        self.conv_layers = []
-        self.reference_added = False
-        self.flatten = None
-        self.board_layer = None
+        self.board_layers = []
+        self.convolutions = None  # the BesideEmptyBoard of a spatial network
+        self.board_layer = None  # the last of board_layers
         self.state_layer = None
         self.head_layers = []
         layer_sizes = self.hidden_sizes + [self.num_actions]
@@ -146,29 +155,33 @@ class QNetwork:
         height, width = self.board_shape
         if not self.conv_channels:
             self.board_layer = CodeLinear(self.num_codes, self.board_shape, first_size, rng, self.dtype)
+            self.board_layers = [self.board_layer]
             board_text = f"one-hot {self.num_codes}x{height}x{width}"
             self.layout.append(("dense1.board", "CodeLinear", self.board_layer, board_text, str(first_size)))
             return
+        conv_layers = []
         in_channels = self.num_codes
         for index, out_channels in enumerate(self.conv_channels, start=1):
             if index == 1:
                 # Reads the board codes directly, as CodeLinear does (same parameters as Conv2d).
                 conv = CodeConv2d(self.num_codes, self.board_shape, out_channels, rng, dtype=self.dtype)
             else:
-                conv = Conv2d(in_channels, out_channels, rng, dtype=self.dtype)
+                conv = ChangedPixelsConv2d(in_channels, out_channels, rng, dtype=self.dtype)
             relu = ReLU()
-            self.conv_layers += [conv, relu]
+            conv_layers += [conv, relu]
             in_text = shape_text((in_channels, height, width))
             out_text = shape_text((out_channels, height, width))
             self.layout.append((f"conv{index}", "Conv2d 3x3", conv, in_text, out_text))
             self.layout.append((f"conv{index}.relu", "ReLU", relu, out_text, out_text))
             in_channels = out_channels
+        self.convolutions = BesideEmptyBoard(conv_layers)
         features = in_channels * height * width
-        self.flatten = Flatten()
+        flatten = Flatten()
         maps_text = shape_text((in_channels, height, width))
-        self.layout.append(("flatten", "Flatten", self.flatten, maps_text, str(features)))
+        self.layout.append(("flatten", "Flatten", flatten, maps_text, str(features)))
         self.board_layer = Linear(features, first_size, rng, self.dtype)
         self.layout.append(("dense1.board", "Linear", self.board_layer, str(features), str(first_size)))
+        self.board_layers = [self.convolutions, flatten, self.board_layer]
 
     def output_layers(self):
         """The layer(s) whose outputs are the Q-values."""
@@ -198,60 +211,15 @@ class QNetwork:
             state_values = np.asarray(state_values, dtype=self.dtype)
         self.check_inputs(boards, state_values)
         hidden = None
-        if self.board_layer is not None:
-            features = boards
-            if self.conv_layers:
-                features = self.run_convolutions(boards, training)
-                features = run_layer(self.flatten, features, training)
-            hidden = run_layer(self.board_layer, features, training)
+        if self.board_layers:
+            hidden = run_layers(self.board_layers, boards, training)
         if self.state_layer is not None:
-            state_part = run_layer(self.state_layer, state_values, training)
+            state_part = run_layers([self.state_layer], state_values, training)
             if hidden is None:
                 hidden = state_part
             else:
                 hidden += state_part
-        for layer in self.head_layers:
-            hidden = run_layer(layer, hidden, training)
-        return hidden
-
-    def run_convolutions(self, boards, training):
-        """Board codes through each convolution and its ReLU: the feature maps.
-
-        A board is mostly empty, so its feature maps are mostly what an
-        empty board gives. One empty board goes through the layers with the
-        batch, as its last sample (the *reference*), and ``changed`` follows
-        the pixels where a sample's maps may differ from the reference's:
-        first the occupied cells, then ``spread`` by each convolution's
-        reach. Every convolution after the first (a ``CodeConv2d``, which
-        looks up the occupied cells itself) gets ``changed`` and computes
-        only those pixels (see ``Conv2d``). The reference's maps are dropped
-        at the end. For fewer than ``REFERENCE_FROM_BATCH`` boards (choosing
-        an action) the reference would cost more than it saves, and every
-        pixel is computed.
-        """
-        with_reference = len(boards) >= self.REFERENCE_FROM_BATCH
-        if training:
-            self.reference_added = with_reference  # for backward
-        if not with_reference:
-            features = boards
-            for layer in self.conv_layers:
-                features = run_layer(layer, features, training)
-            return features
-        empty_board = np.zeros((1,) + self.board_shape, dtype=boards.dtype)
-        features = np.concatenate([boards, empty_board])
-        changed = features != 0
-        for index in range(0, len(self.conv_layers), 2):
-            conv, relu = self.conv_layers[index], self.conv_layers[index + 1]
-            if index == 0:
-                features = run_layer(conv, features, training)
-            elif training:
-                features = conv.forward(features, changed)
-            else:
-                features = conv.predict(features, changed)
-            features = run_layer(relu, features, training)
-            if index + 2 < len(self.conv_layers):  # another convolution follows
-                changed = spread(changed, conv.kernel_size // 2)
-        return features[:-1]
+        return run_layers(self.head_layers, hidden, training)
 
     def forward(self, boards, state_values):
         """Q-values ``(batch, num_actions)``; keeps what ``backward`` needs.
@@ -273,20 +241,17 @@ class QNetwork:
         hidden layer's gradient is shared: it is both the board part's and
         the state part's output gradient, because their outputs were added.
         """
-        grad = grad_q_values.astype(self.dtype, copy=False)
-        for layer in reversed(self.head_layers):
-            grad = layer.backward(grad)
+        grad_hidden = backward_layers(self.head_layers, grad_q_values.astype(self.dtype, copy=False))
         if self.state_layer is not None:
-            self.state_layer.backward(grad)
-        if self.board_layer is not None:
-            grad = self.board_layer.backward(grad)
-            if self.conv_layers:
-                grad = self.flatten.backward(grad)
-                if self.reference_added:
-                    # The reference board's maps (see run_convolutions) fed nothing further.
-                    grad = np.concatenate([grad, np.zeros_like(grad[:1])])
-                for layer in reversed(self.conv_layers):
-                    grad = layer.backward(grad)
+            self.state_layer.backward(grad_hidden)
+        backward_layers(self.board_layers, grad_hidden)
+
+    def run_convolutions(self, boards, training):
+        """Old name, kept while docs/how-it-works.md names it: the convolutions' feature maps.
+
+        (They are the first of ``board_layers`` now, a ``BesideEmptyBoard``.)
+        """
+        return run_layers([self.convolutions], boards, training)
 
     # -- parameters ------------------------------------------------------------
 
@@ -338,7 +303,7 @@ class QNetwork:
             inputs.append(f"board {self.board_shape[0]}x{self.board_shape[1]} ({self.num_codes} codes)")
         if self.state_size > 0:
             inputs.append(f"{self.state_size} state values")
-        kind = "spatial (convolutions + MLP)" if self.conv_layers else "MLP"
+        kind = "spatial (convolutions + MLP)" if self.convolutions is not None else "MLP"
         lines = [f"Q-network, {kind}: {' + '.join(inputs)} -> {self.num_actions} Q-values"]
         for name, kind, layer, input_text, output_text in self.layout:
             count = sum(parameter.size for parameter in layer.parameters().values())

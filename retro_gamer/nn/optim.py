@@ -27,16 +27,12 @@ Two more tools the trainer uses:
 * **Learning-rate decay.** ``decay_learning_rate(factor)`` multiplies the
   learning rate, for example once per episode.
 
-Speed: every operation writes into an existing array (``out=``), so an
-update makes no temporary arrays; on 400k weights that is about four times
-faster than the textbook expressions. And the update goes through the
-weights in blocks of ``BLOCK_SIZE``: all its passes (the 13 operations
-below) over one block, then the next block. Each entry goes through exactly
-the same operations as without blocks, so the results are the same to the
-bit. The CNN's 2.1 million weights make 8 MB per array; five arrays (w, g,
-m, v and a scratch array) are more than the processor's cache, and 13
-passes over the whole arrays would stream them to memory and back 13
-times; a block stays in the cache.
+``Adam.textbook_update`` is those equations, written as they are. Training
+uses its speed variant beside it, ``Adam.update_in_blocks``, which computes
+the same update (tests/test_nn_optim.py:
+``test_update_in_blocks_computes_the_textbook_update`` checks it) about four
+times faster on 400k weights; ``Adam(..., textbook=True)`` makes every step
+take the textbook one instead.
 
 Everything needed to continue exactly where we stopped (``m``, ``v``, ``t``,
 the learning rate, the betas and epsilon) goes in and out as plain arrays
@@ -58,8 +54,9 @@ class Adam:
     ``parameters`` (for a network: ``network.gradients()``).
     """
 
-    # Entries per block: 64k float32 entries are 256 kB per array, and the
-    # five arrays of a block fit in one core's level-2 cache (2 MB here);
+    # Entries per block of the speed variant (update_in_blocks): 64k float32
+    # entries are 256 kB per array, and the five arrays of a block fit in
+    # one core's level-2 cache (2 MB here);
     # smaller blocks spend more time in Python (measured with
     # benchmarks/bench_nn.py: 2.6 ms per step on the CNN's weights, 3.2 ms
     # without blocks).
@@ -73,6 +70,7 @@ class Adam:
         beta2=0.999,
         epsilon=1e-8,
         max_grad_norm=None,
+        textbook=False,
     ):
         self.parameters = list(parameters)
         if not all(parameter.flags.c_contiguous for parameter in self.parameters):
@@ -85,6 +83,7 @@ class Adam:
         self.beta2 = float(beta2)
         self.epsilon = float(epsilon)
         self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
+        self.textbook = textbook
         self.t = 0
         self.m = [np.zeros_like(parameter) for parameter in self.parameters]
         self.v = [np.zeros_like(parameter) for parameter in self.parameters]
@@ -118,24 +117,58 @@ class Adam:
         self.check_gradients(gradients)
         norm = self.clip_gradients(gradients)
         self.t += 1
-        # The bias corrections, folded into two scalars:
-        #   w -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + epsilon)
-        step_size = self.learning_rate / (1.0 - self.beta1**self.t)
-        inverse_v_correction = 1.0 / math.sqrt(1.0 - self.beta2**self.t)
         for parameter, gradient, m, v, scratch in zip(self.parameters, gradients, self.m, self.v, self.scratch):
-            # reshape(-1) of a contiguous array is a view: writing a block of
-            # it writes the parameter (m, v) itself.
-            flat = [array.reshape(-1) for array in (parameter, gradient, m, v)]
-            for start in range(0, parameter.size, self.BLOCK_SIZE):
-                block = slice(start, start + self.BLOCK_SIZE)
-                parameter_block, gradient_block, m_block, v_block = (array[block] for array in flat)
-                scratch_block = scratch[: len(parameter_block)]
-                self.update_block(parameter_block, gradient_block, m_block, v_block, scratch_block,
-                                  step_size, inverse_v_correction)
+            if self.textbook:
+                self.textbook_update(parameter, gradient, m, v)
+            else:
+                self.update_in_blocks(parameter, gradient, m, v, scratch)
         return norm
 
+    def textbook_update(self, parameter, gradient, m, v):
+        """Adam's update of one parameter array, in place, as the equations say it."""
+        m[...] = self.beta1 * m + (1 - self.beta1) * gradient
+        v[...] = self.beta2 * v + (1 - self.beta2) * gradient**2
+        m_hat = m / (1 - self.beta1**self.t)
+        v_hat = v / (1 - self.beta2**self.t)
+        parameter -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+
+    # -- the speed variant ---------------------------------------------------------
+
+    def update_in_blocks(self, parameter, gradient, m, v, scratch):
+        """Computes what ``textbook_update`` computes, faster (up to rounding).
+
+        tests/test_nn_optim.py: ``test_update_in_blocks_computes_the_textbook_update``
+        checks it. Two tricks:
+
+        * Every operation writes into an existing array (``out=``), so an
+          update makes no temporary arrays.
+        * The update goes through the weights in blocks of ``BLOCK_SIZE``:
+          all 13 passes of ``update_block`` over one block, then the next
+          block. The CNN's 2.1 million weights make 8 MB per array; five
+          arrays (w, g, m, v and ``scratch``) are more than the processor's
+          cache, and 13 passes over the whole arrays would stream them to
+          memory and back 13 times; a block stays in the cache. Each entry
+          goes through exactly the same operations as without blocks, so
+          the blocks change no bit of the result.
+
+        The bias corrections are folded into two scalars:
+
+            w -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + epsilon)
+        """
+        step_size = self.learning_rate / (1.0 - self.beta1**self.t)
+        inverse_v_correction = 1.0 / math.sqrt(1.0 - self.beta2**self.t)
+        # reshape(-1) of a contiguous array is a view: writing a block of
+        # it writes the parameter (m, v) itself.
+        flat = [array.reshape(-1) for array in (parameter, gradient, m, v)]
+        for start in range(0, parameter.size, self.BLOCK_SIZE):
+            block = slice(start, start + self.BLOCK_SIZE)
+            parameter_block, gradient_block, m_block, v_block = (array[block] for array in flat)
+            scratch_block = scratch[: len(parameter_block)]
+            self.update_block(parameter_block, gradient_block, m_block, v_block, scratch_block,
+                              step_size, inverse_v_correction)
+
     def update_block(self, parameter, gradient, m, v, scratch, step_size, inverse_v_correction):
-        """Adam's update of one block of entries, in place (arrays of the same length)."""
+        """The update of one block of entries, in place (arrays of the same length)."""
         # m += (1 - beta1) (g - m)   is   m = beta1 m + (1 - beta1) g
         np.subtract(gradient, m, out=scratch)
         np.multiply(scratch, 1.0 - self.beta1, out=scratch)
