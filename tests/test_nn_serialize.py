@@ -34,7 +34,7 @@ def learning_step(network, optimizer, batch):
     grad_q_values[rows, actions] = grad_taken
     network.backward(grad_q_values)
     optimizer.step(network.gradients())
-    optimizer.decay_learning_rate(0.97)
+    optimizer.learning_rate *= 0.97
 
 
 def test_save_and_load_round_trip_exactly(tmp_path):

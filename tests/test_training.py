@@ -256,6 +256,14 @@ def test_epsilon_decays_once_per_episode_whatever_their_length(tmp_path):
     assert trainer.progress.epsilon == pytest.approx(0.2)
 
 
+def test_the_learning_rate_decays_once_per_episode_in_one_place(tmp_path):
+    run_dir = create(tmp_path, *SMALL, "--learning-rate", "0.01", "--learning-rate-decay", "0.5")
+    trainer = Trainer(run_dir, read_config(run_dir))
+    trainer.run_episodes(3, lambda: False)
+    assert trainer.agent.optimizer.learning_rate == pytest.approx(0.01 * 0.5 ** 3)
+    assert type(trainer.agent.optimizer.learning_rate) is float  # a numpy float64 would turn Adam's float32 to float64
+
+
 def test_everything_stays_float32_after_learning(tmp_path):
     run_dir = create(tmp_path, *SMALL, "--learning-rate", "0.001")
     trainer = Trainer(run_dir, read_config(run_dir))

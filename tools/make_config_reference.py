@@ -1,4 +1,4 @@
-"""Write docs/configuration.md, the reference of every setting, from config.py's table.
+"""Write docs/configuration.md, the reference of every setting, from the settings table in retro_gamer/run/settings.py.
 
 ``retro_gamer.run.settings.SETTINGS`` is the single source of truth about the
 settings: their section, type, default, range, one-line help and, for the

@@ -303,12 +303,3 @@ class Conv2d:
         if not self.input_gradient:
             return None
         return self.fold(self.weight.reshape(self.out_channels, -1).T @ grad_matrix, self.input_shape)
-
-    def window_rows(self, padded_rows, input_shape, pixels):
-        """Old name, kept while docs/how-it-works.md names it: see ``changed_pixels.window_rows``.
-
-        (Only the changed-pixel route in ``changed_pixels.py`` gathers single windows.)
-        """
-        from retro_gamer.nn.changed_pixels import window_rows
-
-        return window_rows(padded_rows, input_shape, pixels, self.kernel_size)

@@ -246,13 +246,6 @@ class QNetwork:
             self.state_layer.backward(grad_hidden)
         backward_layers(self.board_layers, grad_hidden)
 
-    def run_convolutions(self, boards, training):
-        """Old name, kept while docs/how-it-works.md names it: the convolutions' feature maps.
-
-        (They are the first of ``board_layers`` now, a ``BesideEmptyBoard``.)
-        """
-        return run_layers([self.convolutions], boards, training)
-
     # -- parameters ------------------------------------------------------------
 
     def parameters(self):

@@ -18,14 +18,16 @@ square root, only to avoid dividing by zero. On the first update from zero
 state, ``m_hat = g`` and ``v_hat = g^2``, so every weight moves by
 ``learning_rate * g / (|g| + epsilon)``, practically ``learning_rate * sign(g)``.
 
-Two more tools the trainer uses:
+One more tool the trainer uses, **gradient clipping**: before the update,
+if the norm of all gradients together, ``sqrt(sum of g^2 over every
+weight)``, exceeds ``max_grad_norm``, every gradient is scaled by
+``max_grad_norm / norm``. The direction stays, only an outsized step is
+shortened.
 
-* **Gradient clipping.** Before the update, if the norm of all gradients
-  together, ``sqrt(sum of g^2 over every weight)``, exceeds
-  ``max_grad_norm``, every gradient is scaled by ``max_grad_norm / norm``.
-  The direction stays, only an outsized step is shortened.
-* **Learning-rate decay.** ``decay_learning_rate(factor)`` multiplies the
-  learning rate, for example once per episode.
+The learning rate is the plain attribute ``learning_rate``, the one place
+the current rate lives: the training loop multiplies it by
+``learning_rate_decay`` after every episode (``Trainer.decay_schedules`` in
+dqn/loop.py), and it is saved with the rest of Adam's state.
 
 ``Adam.textbook_update`` is those equations, written as they are. Training
 uses its speed variant beside it, ``Adam.update_in_blocks``, which computes
@@ -187,10 +189,6 @@ class Adam:
         np.divide(m, scratch, out=scratch)
         np.multiply(scratch, step_size, out=scratch)
         np.subtract(parameter, scratch, out=parameter)
-
-    def decay_learning_rate(self, factor):
-        """learning_rate <- learning_rate * factor."""
-        self.learning_rate *= float(factor)
 
     def state_arrays(self, prefix="adam/"):
         """Everything needed to resume, as name -> array (no Python objects)."""
