@@ -35,6 +35,7 @@ import numpy as np
 from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.run.atomic import remove_leftovers
 from retro_gamer.run.config_file import read_config
+from retro_gamer.run.lock import holding_run_lock
 from retro_gamer.run.settings import incompatibility_message, incompatible_changes, shape_snapshot
 from retro_gamer.dqn.agent import DQNAgent
 from retro_gamer.game.environment import Environment
@@ -409,6 +410,7 @@ class _StopRequest:
         return False
 
 
+@holding_run_lock("train")
 def train(run_dir):
     """``retro-gamer train RUN_DIR``: train, resuming from the latest checkpoint."""
     from tqdm import tqdm
