@@ -49,10 +49,10 @@ def test_a_second_train_stops_at_once_naming_the_first_then_a_sigkill_frees_the_
         code, _, err = run_cli(["train", run_dir], timeout=30)
         assert code == 1 and f"process {first.pid}" in err and len(err.strip().splitlines()) == 1
         # clean respects the lock too, and removes nothing.
-        before = sorted(path.name for path in (run_dir / "checkpoints").iterdir())
+        before = [path.name for path in checkpoints.list_checkpoints(run_dir)]
         code, _, err = run_cli(["clean", run_dir, "--yes"], timeout=30)
         assert code == 1 and f"cannot clean {run_dir}/: process {first.pid}" in err
-        assert set(before) <= {path.name for path in (run_dir / "checkpoints").iterdir()}
+        assert set(before) <= {path.name for path in checkpoints.list_checkpoints(run_dir)}
         assert (run_dir / "training.log").exists()
     finally:
         first.send_signal(signal.SIGKILL)

@@ -161,14 +161,17 @@ def lock_holder(folder):
 def holding_run_lock(action):
     """Decorate ``command(run_dir, ...)`` so it runs holding ``run_dir``'s lock.
 
-    A folder without a config.toml is not locked: the command itself says
-    that it is not a run.
+    A folder without a usable config.toml is not locked: the command itself
+    says what is wrong, and no lock file is left in a folder that is not a run.
     """
     def decorate(command):
         @functools.wraps(command)
         def locked_command(run_dir, *arguments, **options):
+            from retro_gamer.run.config_file import read_config
+
             if not (Path(run_dir) / "config.toml").is_file():
                 return command(run_dir, *arguments, **options)
+            read_config(run_dir)  # a config that cannot be used is refused before the lock file is made
             with hold_run_lock(run_dir, action):
                 return command(run_dir, *arguments, **options)
         return locked_command

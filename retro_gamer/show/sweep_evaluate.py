@@ -151,7 +151,8 @@ def report_lines(report):
                              f"these {seeds} seeds do not show that either is better.")
             else:
                 better, worse = (other, reference) if second.value > first.value else (reference, other)
-                lines.append(f"{better['variant']} beats {worse['variant']}: the IQM intervals do not overlap.")
+                lines.append(f"{better['variant']} scores higher than {worse['variant']} and the IQM intervals "
+                             "do not overlap.")
     if seeds < 5:
         lines.append("")
         lines.append(f"With {seeds} seed(s) the intervals are rough; more seeds narrow them "
