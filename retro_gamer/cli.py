@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from retro_gamer import __version__
-from retro_gamer.errors import GameCrashed, RetroGamerError
+from retro_gamer.errors import ConfigError, GameCrashed, RetroGamerError
 
 DESCRIPTION = """\
 Train Deep Q-Network agents to play retro-games terminal games.
@@ -25,6 +25,11 @@ A typical session:
   retro-gamer play runs/snake/         # watch the agent (Enter or Escape quits)
   retro-gamer evaluate runs/snake/     # measure it against random play
   retro-gamer plot runs/snake/         # the learning curves from training.log
+
+Comparing settings honestly (several seeds, confidence intervals):
+  retro-gamer sweep create --game retro.examples.snake --output sweeps/nstep/ --seeds 0,1,2 --vary n_step=1,3
+  retro-gamer sweep train sweeps/nstep/  # every core; Ctrl-C and run again to resume
+  retro-gamer evaluate sweeps/nstep/     # IQM and 95% intervals per variant
 """
 
 INTERRUPTED = 130
@@ -185,7 +190,10 @@ def build_parser():
     evaluate = add_run_command(
         commands, "evaluate", run_evaluate, help="measure the greedy agent against random play",
         description="Play N headless games with the greedy policy and with a random policy; print the "
-                    "statistics side by side.")
+                    "statistics side by side. Given a sweep folder (made by 'retro-gamer sweep create'), "
+                    "every run plays the same N games and each variant gets one row: mean, median and "
+                    "interquartile mean of its seeds x games scores, with 95% bootstrap intervals over "
+                    "seeds, and random play as the baseline row.")
     evaluate.add_argument("--checkpoint", metavar="NAME", help="e.g. ep_0500 (default: the latest)")
     evaluate.add_argument("--episodes", type=_positive_int, default=100, metavar="N", help="games per policy (default: 100)")
     evaluate.add_argument("--seed", type=int, default=0, metavar="N", help="seed for the games (default: 0)")
@@ -196,11 +204,14 @@ def build_parser():
                           help="record the greedy game with the lowest total reward, to see where the agent fails")
     evaluate.add_argument("--size", type=_size, metavar="COLUMNSxLINES",
                           help="the recordings' size, e.g. 100x30 (default: just big enough)")
+    evaluate.add_argument("--json", action="store_true",
+                          help="for a sweep folder: print the numbers (and every game's score) as JSON")
 
     plot = commands.add_parser(
         "plot", help="draw learning curves from training.log",
         description="Draw avg_reward, avg_steps, avg_loss and epsilon against episode, in the terminal or "
-                    "as an SVG file. Several runs are overlaid.")
+                    "as an SVG file. Several runs are overlaid. Given one sweep folder, each variant is drawn "
+                    "as the mean across its seeds with a shaded 95% bootstrap interval.")
     plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     plot.add_argument("--metric", choices=METRICS, help="draw only this panel")
     plot.add_argument("--output", metavar="FILE.svg", help="write an SVG file instead of drawing in the terminal")
@@ -223,6 +234,7 @@ def build_parser():
     check.add_argument("--strict", action="store_true",
                        help="exit 1 on warnings too, not only on problems")
     check.set_defaults(run=run_check)
+    add_sweep_commands(commands)
     return parser
 
 
@@ -267,6 +279,72 @@ def _size(text):
     return size
 
 
+SWEEP_DESCRIPTION = """\
+Run the same experiment on several seeds and several settings, as ordinary run
+folders, and compare the variants with confidence intervals.
+
+  retro-gamer sweep create --game retro.examples.snake --output sweeps/nstep/ \\
+      --seeds 0,1,2 --vary n_step=1,3
+  retro-gamer sweep train sweeps/nstep/ --jobs 2
+  retro-gamer evaluate sweeps/nstep/
+  retro-gamer plot sweeps/nstep/
+
+Each run (sweeps/nstep/n_step=1/seed0/ ...) is a normal run folder: train,
+play, info, evaluate and clean work on it. sweeps/nstep/commands.txt lists one
+'retro-gamer train RUN_DIR' per run, for GNU parallel or a cluster's job array
+(docs/experiments.md).
+"""
+
+
+def add_sweep_commands(commands):
+    sweep = commands.add_parser(
+        "sweep", help="several seeds x several settings: create, train on every core, compare",
+        description=SWEEP_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = sweep.add_subparsers(dest="sweep_command", metavar="ACTION", parser_class=_Parser)
+    sweep.set_defaults(run=lambda args: sweep.print_help() or 0)
+
+    create = actions.add_parser(
+        "create", help="write SWEEP_DIR/sweep.toml, one run folder per variant and seed, commands.txt",
+        description="Write the plan SWEEP_DIR/sweep.toml (readable and editable), one run folder per "
+                    "variant and seed (SWEEP_DIR/VARIANT/seedN/), and SWEEP_DIR/commands.txt. The variants "
+                    "are a grid (--vary, every combination) or one change at a time beside the "
+                    "default (--ablate). Setting options below apply to every run.")
+    create.add_argument("--game", required=True, metavar="GAME",
+                        help="a module name (retro.examples.snake), a .py file, or a package folder")
+    create.add_argument("--output", required=True, metavar="SWEEP_DIR", help="the folder of the sweep")
+    create.add_argument("--seeds", default="0,1,2", metavar="LIST",
+                        help="the seeds of every variant: 0,1,2 or a range 0-4 (default: 0,1,2; "
+                             "fewer than 3 cannot show a spread)")
+    create.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2",
+                        help="a setting of the grid and its values, e.g. --vary n_step=1,3 (repeat for "
+                             "more settings). For settings that are lists, separate the values with '/': "
+                             "--vary hidden_sizes=64/128,64")
+    create.add_argument("--ablate", action="append", default=[], metavar="NAME=VALUE",
+                        help="a variant that changes one setting of the default, e.g. --ablate "
+                             "double_dqn=false (repeat for more variants; 'a=1;b=2' changes two)")
+    add_setting_options(create)
+    create.set_defaults(run=run_sweep_create)
+
+    update = actions.add_parser(
+        "update", help="after editing sweep.toml: create the new runs, rewrite commands.txt",
+        description="Create the run folders sweep.toml plans and SWEEP_DIR lacks (after you added a seed "
+                    "or a value), and rewrite commands.txt. Runs that exist are left as they are.")
+    update.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    update.set_defaults(run=run_sweep_update)
+
+    train = actions.add_parser(
+        "train", help="train every run, N at a time, each in its own process",
+        description="Train every run of the sweep that is not finished, --jobs at a time, each as its own "
+                    "'retro-gamer train RUN_DIR' process with one BLAS thread (a run trained here is the "
+                    "same as one trained alone). One bar shows the whole sweep; each run's output goes "
+                    "to SWEEP_DIR/output/. Ctrl-C stops every run at the end of its episode with a "
+                    "checkpoint; the same command again resumes them all.")
+    train.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    train.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+                       help="runs trained at once (default: the cores available to this process)")
+    train.set_defaults(run=run_sweep_train)
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -288,9 +366,21 @@ def run_create(args):
     return create_run(args.game, args.output, overrides)
 
 
+def _refuse_sweep(folder, command):
+    """A sweep folder given where a run folder is expected: say what to type instead."""
+    from retro_gamer.run.sweep import is_sweep
+
+    if is_sweep(folder):
+        shown = folder if folder.endswith("/") else folder + "/"
+        instead = {"train": f"'retro-gamer sweep train {shown}'"}.get(
+            command, f"'retro-gamer {command} {shown}VARIANT/seedN/' for one of its runs")
+        raise RetroGamerError(f"{shown} is a sweep folder, not a run: use {instead}")
+
+
 def run_train(args):
     from retro_gamer.run.session import train
 
+    _refuse_sweep(args.run_dir, "train")
     return train(args.run_dir)
 
 
@@ -302,32 +392,56 @@ def run_play(args):
                                      framerate=args.framerate, episodes=args.episodes, seed=args.seed)
     from retro_gamer.show.play import command_play
 
+    _refuse_sweep(args.run_dir, "play")
     return command_play(args.run_dir, checkpoint=args.checkpoint, framerate=args.framerate,
                         episodes=args.episodes, seed=args.seed)
 
 
 def run_info(args):
     from retro_gamer.run.folder import show_info
+    from retro_gamer.run.sweep import is_sweep, show_sweep_info
 
+    if is_sweep(args.run_dir):
+        return show_sweep_info(args.run_dir)
     return show_info(args.run_dir)
 
 
 def run_clean(args):
     from retro_gamer.run.folder import clean_run
 
+    _refuse_sweep(args.run_dir, "clean")
     return clean_run(args.run_dir, assume_yes=args.yes)
 
 
 def run_evaluate(args):
     from retro_gamer.show.evaluate import command_evaluate
+    from retro_gamer.run.sweep import is_sweep
 
+    if is_sweep(args.run_dir):
+        from retro_gamer.show.sweep_evaluate import command_evaluate_sweep
+
+        if args.all_checkpoints:
+            raise ConfigError("--all-checkpoints is for one run; for a sweep give --checkpoint NAME "
+                              "to compare every run at that checkpoint")
+        return command_evaluate_sweep(args.run_dir, args.checkpoint, args.episodes, args.seed, args.json)
+    if args.json:
+        raise ConfigError("--json is for sweep folders; the table of one run is meant to be read")
     return command_evaluate(args.run_dir, args.checkpoint, args.episodes, args.seed, args.all_checkpoints,
                             record_best=args.record_best, record_worst=args.record_worst, size=args.size)
 
 
 def run_plot(args):
     from retro_gamer.show.plot import command_plot
+    from retro_gamer.run.sweep import is_sweep
 
+    sweeps = [folder for folder in args.run_dirs if is_sweep(folder)]
+    if sweeps:
+        from retro_gamer.show.sweep_plot import command_plot_sweep
+
+        if len(args.run_dirs) > 1:
+            raise ConfigError("plot takes one sweep folder at a time (its variants share each panel), "
+                              "or any number of run folders")
+        return command_plot_sweep(sweeps[0], args.metric, args.output, args.width)
     return command_plot(args.run_dirs, args.metric, args.output, args.width)
 
 
@@ -337,6 +451,27 @@ def run_check(args):
     report = check_game(args.game, episodes=args.episodes, max_turns=args.max_turns, seed=args.seed)
     print(report.format())
     return report.exit_code(strict=args.strict)
+
+
+def run_sweep_create(args):
+    from retro_gamer.run.settings import SETTINGS
+    from retro_gamer.run.sweep import create_sweep
+
+    options = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name, None) is not None}
+    return create_sweep(args.game, args.output, args.seeds, args.vary, args.ablate, options)
+
+
+def run_sweep_update(args):
+    from retro_gamer.run.sweep import update_sweep
+
+    update_sweep(args.sweep_dir)
+    return 0
+
+
+def run_sweep_train(args):
+    from retro_gamer.run.parallel import train_sweep
+
+    return train_sweep(args.sweep_dir, args.jobs)
 
 
 def main(argv=None):

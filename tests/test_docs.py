@@ -33,7 +33,7 @@ from retro_gamer.run.settings import SETTINGS_BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "tutorials").rglob("*.md")])
-SUBCOMMANDS = ("create", "train", "play", "info", "clean", "evaluate", "plot", "check")
+SUBCOMMANDS = ("create", "train", "play", "info", "clean", "evaluate", "plot", "check", "sweep")
 COMMAND_FENCES = ("sh", "shell", "bash")
 PROMPT = "$ "
 

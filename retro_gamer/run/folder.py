@@ -16,6 +16,7 @@ import numpy as np
 
 from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.run.config_file import CONFIG_FILE, config_path, read_config, write_new_config
+from retro_gamer.run.lock import holding_run_lock
 from retro_gamer.run.settings import SECTIONS, SETTINGS, section_values
 from retro_gamer.run.validation import validate
 from retro_gamer.errors import RetroGamerError
@@ -142,6 +143,7 @@ def show_info(run_dir):
 
 # --- clean ---------------------------------------------------------------------
 
+@holding_run_lock("clean")
 def clean_run(run_dir, assume_yes=False):
     """``retro-gamer clean``: remove checkpoints and training.log (never config.toml)."""
     read_config(run_dir)  # refuse to clean a folder that is not a training run
