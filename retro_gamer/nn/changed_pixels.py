@@ -267,34 +267,29 @@ class BesideEmptyBoard:
 
     def forward(self, boards):
         self.empty_board_added = empty_board_pays(len(boards))
-        if not self.empty_board_added:
+        return self.run(boards, self.empty_board_added, training=True)
+
+    def predict(self, boards):
+        return self.run(boards, empty_board_pays(len(boards)), training=False)
+
+    def run(self, boards, beside_empty_board, training):
+        """The feature maps: each layer's ``forward`` when training (it keeps its cache), else ``predict``."""
+        if not beside_empty_board:
             features = boards
             for layer in self.layers:
-                features = layer.forward(features)
+                features = layer.forward(features) if training else layer.predict(features)
             return features
         boards = self.with_empty_board(boards)
         changed = boards != 0  # where a sample may differ from the empty board
-        features = self.first_relu.forward(self.first_conv.forward(boards))
+        first_maps = self.first_conv.forward(boards) if training else self.first_conv.predict(boards)
+        features = self.first_relu.forward(first_maps) if training else self.first_relu.predict(first_maps)
         previous_conv = self.first_conv
         for conv, relu in self.later_pairs:
             changed = spread(changed, previous_conv.kernel_size // 2)
-            features = relu.forward(conv.forward_where_changed(features, changed))
-            previous_conv = conv
-        return features[:-1]
-
-    def predict(self, boards):
-        if not empty_board_pays(len(boards)):
-            features = boards
-            for layer in self.layers:
-                features = layer.predict(features)
-            return features
-        boards = self.with_empty_board(boards)
-        changed = boards != 0
-        features = self.first_relu.predict(self.first_conv.predict(boards))
-        previous_conv = self.first_conv
-        for conv, relu in self.later_pairs:
-            changed = spread(changed, previous_conv.kernel_size // 2)
-            features = relu.predict(conv.predict_where_changed(features, changed))
+            if training:
+                features = relu.forward(conv.forward_where_changed(features, changed))
+            else:
+                features = relu.predict(conv.predict_where_changed(features, changed))
             previous_conv = conv
         return features[:-1]
 

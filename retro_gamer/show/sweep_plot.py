@@ -112,16 +112,7 @@ def render_band_chart(curves, width, height, color, title=""):
                           f"{label_width + 2 + braille_chart.MIN_PLOT_COLUMNS} or more")
 
     def axis_rows(text_rows):
-        prefixed = []
-        for index, text in enumerate(text_rows):
-            if index == 0:
-                prefix = f"{top_label:>{label_width}} ┤"
-            elif index == len(text_rows) - 1:
-                prefix = f"{bottom_label:>{label_width}} ┤"
-            else:
-                prefix = " " * label_width + " │"
-            prefixed.append(braille_chart.pad_line(prefix + text, width))
-        return prefixed
+        return braille_chart.with_y_axis(text_rows, top_label, bottom_label, label_width, width)
 
     labels = [f"{name} (mean of {seeds} seeds)" for name, seeds, _, _, _, _ in curves]
     layers = []
