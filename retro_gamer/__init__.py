@@ -37,7 +37,9 @@ The rest is what a real tool needs around the algorithm:
 - ``run/``                  the run folder: the settings table, config.toml,
                             checkpoints, training.log, the ``train`` command
                             around the loop (resuming, Ctrl-C), atomic writes;
-- ``show/``                 play in the terminal, evaluate, plot;
+- ``show/``                 play in the terminal, record, evaluate, plot;
+- ``gym_env.py``            the same game and observation as a Gymnasium
+                            environment, for other RL libraries (optional);
 - ``cli.py``, ``errors.py`` the commands, and the errors they report.
 
 docs/how-it-works.md walks through the same files with the equations.

@@ -56,7 +56,7 @@ BOARD_ENCODINGS = ("codes", "one_hot")
 
 def load_settings(game, settings=None):
     """``(source, settings)`` for a game spec or a run folder, as check reads them."""
-    from retro_gamer.game.check import is_run_folder
+    from retro_gamer.game.random_play import is_run_folder
     from retro_gamer.game.loading import load_game
     from retro_gamer.run.config_file import read_config
     from retro_gamer.run.folder import game_settings

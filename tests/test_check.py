@@ -11,7 +11,8 @@ import time
 import pytest
 
 from cli_helpers import GAMES, run_cli, run_main
-from retro_gamer.game.check import NOTE, PROBLEM, WARNING, check_game, episode_seed
+from retro_gamer.game.check import NOTE, PROBLEM, WARNING, check_game
+from retro_gamer.game.random_play import episode_seed
 from retro_gamer.game.view_choice import choose_view, find_players
 from retro_gamer.game.loading import load_game, new_game
 

@@ -9,5 +9,11 @@ It knows nothing of networks. Read in this order:
                        is the change in the game's reward key;
 3. ``observation.py``  what the agent sees: the board as codes (whole, or a
                        window around the player with the edge marked) and
-                       the observed state values.
+                       the observed state values;
+4. ``view_choice.py``  who the player is (the agent that gets the keys) and
+                       which view a new run starts with.
+
+For game writers, ``retro-gamer check``: ``random_play.py`` plays seeded
+random episodes and watches them; ``check.py`` turns what it saw into
+findings, each with what to do.
 """
