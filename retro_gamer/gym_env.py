@@ -74,7 +74,7 @@ def load_settings(game, settings=None):
             run_settings = validate(_by_section(values))
         return load_game(run_settings.module, run_settings.factory), run_settings
     source = load_game(str(game), (settings or {}).get("factory", ""))
-    return source, game_settings(source, dict(settings or {}))[0]
+    return source, game_settings(source, dict(settings or {})).settings
 
 
 class RetroGameEnv(gymnasium.Env):

@@ -52,7 +52,8 @@ def test_snake_through_the_real_command_reports_its_sparse_score():
     assert time.perf_counter() - started < 10
     assert code == 0, err
     assert err == ""
-    assert "view          : a 5 x 5 window around 'Snake head', read by an MLP (from the description)" in out
+    assert "view          : a 5x5 window around 'Snake head' (egocentric = true in the game's description)" in out
+    assert "network       : MLP over the window (spatial = false by default)" in out
     assert "warning: reward: 'score' changed in only" in out and "too sparse" in out
     # the shaped key Snake keeps is offered instead
     assert "'reward' (100% of turns)" in out
@@ -199,11 +200,14 @@ def test_the_player_is_the_agent_with_handle_keystroke():
 
 
 def test_choose_view_keeps_the_description_and_fills_the_defaults():
-    described = choose_view({"egocentric": True, "egocentric_player": "ship"})
+    ship = find_players(new_game(load_game("retro.examples.nav")))
+    described = choose_view({"egocentric": True, "egocentric_player": "ship"}, {}, ship, (25, 25))
     assert described.settings() == {"board": True, "spatial": False, "egocentric": True,
-                                     "egocentric_player": "ship", "egocentric_radius": 2}
-    assert described.describe((25, 25)) == "a 5 x 5 window around 'ship', read by an MLP (from the description)"
-    assert choose_view({}).describe((9, 7)) == "the whole 9 x 7 board, read by an MLP (the defaults)"
+                                     "egocentric_player": "ship", "egocentric_radius": 3,
+                                     "conv_channels": [16, 32]}
+    assert described.view_line() == "a 7x7 window around 'ship' (egocentric = true in the game's description)"
+    assert choose_view({}, {}, [], (9, 7)).view_line() == (
+        "the whole 9x7 board (no agent has a handle_keystroke method, so there is no player to follow)")
 
 
 def test_episode_seeds_differ():

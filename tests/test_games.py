@@ -46,6 +46,7 @@ def test_snake_by_module_name_uses_the_built_in_description():
         "egocentric": True,
         "egocentric_player": "Snake head",
         "egocentric_radius": 2,
+        "max_turns_per_episode": 5000,
     }
     game = new_game(source)
     assert isinstance(game, Game)

@@ -107,10 +107,11 @@ def test_the_turn_budget_truncates_and_the_game_ending_terminates(tmp_path):
 def test_one_hot_boards_are_the_planes_of_the_codes():
     codes = gym_env.RetroGameEnv("retro.examples.nav")
     planes = gym_env.RetroGameEnv("retro.examples.nav", board_encoding="one_hot")
-    assert planes.observation_space["board"].shape == (2, 25, 25)
+    # create's view of nav: a 7x7 window around the ship; '^', 'O' and the edge are codes 1 to 3
+    assert planes.observation_space["board"].shape == (3, 7, 7)
     board = codes.reset(seed=3)[0]["board"]
     one_hot = planes.reset(seed=3)[0]["board"]
-    for code in (1, 2):
+    for code in (1, 2, 3):
         np.testing.assert_array_equal(one_hot[code - 1], (board == code).astype(np.uint8))
     assert one_hot.sum() == np.count_nonzero(board)
 

@@ -25,8 +25,11 @@ SMALL = ["--hidden-sizes", "32", "--exploration-turns", "100", "--batch-size", "
 
 
 def create(tmp_path, *options, game=CATCH, name="run"):
+    """A run of ``game``, seeing the whole board: these tests were measured so. (create's own
+    choice for Catch, an 11x11 window, makes each learning step several times slower;
+    tests/test_view_choice.py tests the choice.)"""
     run_dir = tmp_path / name
-    assert main(["create", "--game", game, "--output", str(run_dir), *options]) == 0
+    assert main(["create", "--game", game, "--output", str(run_dir), "--no-egocentric", *options]) == 0
     return run_dir
 
 

@@ -144,7 +144,9 @@ def check_game(spec, episodes=DEFAULT_EPISODES, max_turns=DEFAULT_MAX_TURNS, see
         return report
     check_players(report, players, subject)
     subject.players = players
-    report.fact("view", subject.view.describe((width, height)))
+    # the same lines as create's summary (view_choice.ViewChoice)
+    report.fact("view", subject.view.view_line())
+    report.fact("network", subject.view.network_line())
 
     play = RandomPlay(subject, episodes, max_turns, seed)
     play.play()

@@ -199,3 +199,26 @@ def discover_characters(
         seen.update(character for _, _, character in environment.drawn_cells)
     seen.discard(" ")
     return sorted(seen)
+
+
+def random_game_length(factory, actions: list[str], turns: int, rng: np.random.Generator) -> float:
+    """The mean length, in turns, of the games random play finishes in ``turns`` turns.
+
+    Used by ``create`` to choose an episode cap when a description gives
+    none. A game still running at the end counts with its length so far
+    when no game finished or it is already the longest (an endless game
+    measures ``turns``).
+    """
+    environment = Environment(factory, actions)
+    environment.reset()
+    lengths, length = [], 0
+    for _ in range(turns):
+        if environment.done:
+            lengths.append(length)
+            environment.reset()
+            length = 0
+        environment.step(int(rng.integers(environment.num_actions)))
+        length += 1
+    if not lengths or length > max(lengths):
+        lengths.append(length)
+    return float(np.mean(lengths))

@@ -68,6 +68,10 @@ BUILT_IN_DESCRIPTIONS = {
         # per episode, this window 5.4. See "The egocentric window and its
         # edge channel" in docs/how-it-works.md.
         "egocentric_radius": 2,
+        # The measured default run (docs/results.md) plays up to 5000 turns a
+        # game, the table's default; without this line create would choose a
+        # cap from random games' length (run/folder.py, choose_episodes).
+        "max_turns_per_episode": 5000,
     },
 }
 
@@ -313,9 +317,11 @@ def extra_problem(key, value) -> str | None:
     return None
 
 
-# Every key a description may hold: what the game is, how to create it, and
-# starting values for any [preprocessing] option of config.toml.
-DESCRIPTION_KEYS = ("actions", "reward", "character_set", *PREPROCESSING_OPTIONS, "factory")
+# Every key a description may hold: what the game is, how to create it,
+# starting values for any [preprocessing] option of config.toml, and the
+# longest episode worth playing (else create chooses one from random play).
+DESCRIPTION_KEYS = ("actions", "reward", "character_set", *PREPROCESSING_OPTIONS, "max_turns_per_episode",
+                    "factory")
 
 
 # ---------------------------------------------------------------- importing

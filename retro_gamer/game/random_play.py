@@ -64,24 +64,22 @@ def is_run_folder(spec) -> bool:
 def load_subject(spec: str) -> Subject:
     """The game and the settings training would use: config.toml's for a run
     folder, else those ``create`` would write."""
-    from retro_gamer.game.loading import load_game, new_game
-    from retro_gamer.game.view_choice import ViewChoice, choose_view, find_players
+    from retro_gamer.game.loading import load_game
+    from retro_gamer.game.view_choice import ViewChoice
     from retro_gamer.run.config_file import read_config
     from retro_gamer.run.folder import game_settings
 
     if is_run_folder(spec):
         settings = read_config(spec)
         source = load_game(settings.module, settings.factory)
-        view = ViewChoice(settings.board, settings.spatial, settings.egocentric,
-                          settings.egocentric_player, settings.egocentric_radius, "config.toml")
-        return Subject(source, settings, view, False, f"the run folder's config.toml (game {settings.module})")
+        return Subject(source, settings, ViewChoice.from_settings(settings), False,
+                       f"the run folder's config.toml (game {settings.module})")
     source = load_game(spec)
     # Without a character_set, create would play exploration_turns random turns to
     # find the characters; check's own random play sees them (and any crash) anyway.
     discovered = "character_set" not in source.description
-    settings, _ = game_settings(source, {"character_set": []} if discovered else {})
-    view = choose_view(source.description, find_players(new_game(source)))
-    return Subject(source, settings, view, discovered, f"description {source.description_path}")
+    new_run = game_settings(source, {"character_set": []} if discovered else {})
+    return Subject(source, new_run.settings, new_run.view, discovered, f"description {source.description_path}")
 
 
 # --- one turn, looked at --------------------------------------------------------------------

@@ -4,12 +4,17 @@
 ``RUN_DIR/config.toml``. The values come, later ones winning, from:
 config.py's defaults, the game's description (actions, reward, characters,
 starting values for the preprocessing), what the game itself says (its board
-size), and the command-line options.
+size), and the command-line options. What none of them gives, ``create``
+chooses: the view (``game/view_choice.py``) and, when the description sets no
+``max_turns_per_episode``, the episode cap and the number of episodes
+(``choose_episodes`` below), and says so in its summary.
 """
 
+import math
 import os
 import random
 import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +24,7 @@ from retro_gamer.run.config_file import CONFIG_FILE, config_path, read_config, w
 from retro_gamer.run.lock import holding_run_lock
 from retro_gamer.run.settings import SECTIONS, SETTINGS, section_values
 from retro_gamer.run.validation import validate
-from retro_gamer.errors import RetroGamerError
+from retro_gamer.errors import GameCrashed, RetroGamerError
 from retro_gamer.run.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
 
 
@@ -40,7 +45,8 @@ def create_run(game_spec, output, overrides):
             f"{config_path(run_dir)} already exists. Choose another --output, edit that file, "
             f"or train it with 'retro-gamer train {shown(output)}'.")
     source = load_game(game_spec, overrides.get("factory", ""))
-    settings, discovered = game_settings(source, overrides)
+    new_run = game_settings(source, overrides)
+    settings = new_run.settings
     width, height = settings.board_size
     _check_observation(settings, source)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -51,18 +57,41 @@ def create_run(game_spec, output, overrides):
     print(f"  actions     : {settings.actions}")
     print(f"  reward      : {settings.reward}")
     print(f"  characters  : {settings.character_set}"
-          + (f" (seen in {max(settings.exploration_turns, 1)} random turns)" if discovered else ""))
+          + (f" (seen in {max(settings.exploration_turns, 1)} random turns)" if new_run.discovered else ""))
     print(f"  architecture: {'CNN' if settings.spatial else 'MLP'}")
+    for label, text in new_run.choices():
+        print(f"  {label:<12}: {text}")
     return 0
 
 
-def game_settings(source, overrides):
-    """The settings ``create`` gives a game: ``(settings, discovered)``.
+@dataclass(frozen=True)
+class NewRun:
+    """What ``create`` gives a game, and what it chose itself.
 
-    ``discovered`` says that the description gave no character_set, so the
-    characters were found by playing ``exploration_turns`` random turns.
+    settings: the run's settings, validated.
+    discovered: the description gave no character_set, so the characters
+        were found by playing ``exploration_turns`` random turns.
+    view: the view and its network (``view_choice.ViewChoice``), with why.
+    episodes: the summary lines of ``choose_episodes`` (none when the
+        description or the command line set the episode cap).
     """
-    from retro_gamer.game.environment import discover_characters
+
+    settings: object
+    discovered: bool
+    view: object
+    episodes: list
+
+    def choices(self) -> list[tuple[str, str]]:
+        """The summary lines of what create chose, ``(label, text)``."""
+        lines = []
+        if self.view.chosen:
+            lines += [("view", self.view.view_line()), ("network", self.view.network_line())]
+        return lines + self.episodes
+
+
+def game_settings(source, overrides) -> NewRun:
+    """The settings ``create`` gives a game, and what it chose (``NewRun``)."""
+    from retro_gamer.game.environment import discover_characters, random_game_length
     from retro_gamer.game.loading import new_game
     from retro_gamer.game.view_choice import choose_view, find_players
 
@@ -71,15 +100,68 @@ def game_settings(source, overrides):
     values = {"module": source.spec}
     values.update(source.description)
     values.update(overrides)
-    values.update(choose_view(values, find_players(game)).settings())
+    view = choose_view(source.description, overrides, find_players(game), (width, height))
+    values.update(view.settings())
     values["board_size"] = [int(width), int(height)]
+    seed = values.get("seed", 0)
     discovered = "character_set" not in values
     if discovered:
         turns = values.get("exploration_turns", _default("exploration_turns"))
-        random.seed(values.get("seed", 0))
+        random.seed(seed)
         values["character_set"] = discover_characters(
-            source.factory, values["actions"], max(turns, 1), np.random.default_rng(values.get("seed", 0)))
-    return validate(_by_section(values)), discovered
+            source.factory, values["actions"], max(turns, 1), np.random.default_rng(seed))
+    settings = validate(_by_section(values))  # a bad option is reported before the random games below
+    episodes = []
+    if "max_turns_per_episode" not in values:
+        random.seed(settings.seed)
+        try:
+            mean_length = random_game_length(source.factory, settings.actions, RANDOM_TURNS,
+                                             np.random.default_rng(settings.seed))
+        except GameCrashed:  # training will meet the crash too, and report it
+            episodes = [("max_turns", f"{_default('max_turns_per_episode')} turns a game (the default: the "
+                                      "game crashed in random play; 'retro-gamer check' shows where)")]
+        else:
+            chosen, episodes = choose_episodes(mean_length, "training_episodes" in values)
+            settings = replace(settings, **chosen)
+    return NewRun(settings, discovered, view, episodes)
+
+
+# --- how long, and how many, episodes a new run plays -----------------------------
+
+# Random games are measured over this many turns.
+RANDOM_TURNS = 2000
+# An episode is cut after this many times the mean length of a random game: a
+# trained agent's game may last that many random games, and no longer.
+EPISODE_CAP_FACTOR = 20
+# A game whose random games are long gets fewer episodes: about this many turns
+# of random-length games (nav, about 170 turns a random game: 400 episodes).
+EPISODE_BUDGET_TURNS = 60_000
+
+
+def round_up(number, step=100) -> int:
+    """``number`` rounded up to a multiple of ``step``, and at least ``step``."""
+    return max(step, int(math.ceil(number / step)) * step)
+
+
+def choose_episodes(mean_length, episodes_given=False):
+    """The episode cap, and the number of episodes unless given, for games whose
+    random games last ``mean_length`` turns: ``({setting: value}, summary lines)``.
+
+    The cap is ``EPISODE_CAP_FACTOR`` x the mean, rounded up to 100, at most the
+    table's default (5000); the episodes ``EPISODE_BUDGET_TURNS`` / the mean,
+    rounded up to 100, at most the table's default (1000).
+    """
+    shown = f"{mean_length:.0f}"
+    cap = min(_default("max_turns_per_episode"), round_up(EPISODE_CAP_FACTOR * mean_length))
+    chosen = {"max_turns_per_episode": cap}
+    lines = [("max_turns", f"{cap} turns a game ({EPISODE_CAP_FACTOR} x the {shown} turns a random "
+                           f"game lasts, rounded up to 100, at most {_default('max_turns_per_episode')})")]
+    if not episodes_given:
+        episodes = min(_default("training_episodes"), round_up(EPISODE_BUDGET_TURNS / mean_length))
+        chosen["training_episodes"] = episodes
+        lines.append(("episodes", f"{episodes} (about {EPISODE_BUDGET_TURNS:,} turns of {shown}-turn games, "
+                                  f"rounded up to 100, at most {_default('training_episodes')})"))
+    return chosen, lines
 
 
 def _default(name):
