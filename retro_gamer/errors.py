@@ -7,6 +7,13 @@ message as one line (or one short block) on stderr and exits with its
 in retro-gamer (or, for ``GameCrashed``, in the game), and shows its traceback.
 """
 
+import os
+
+
+def shown(folder):
+    """A folder as messages show it, with a trailing slash (``runs/snake/``)."""
+    return os.path.join(str(folder), "")
+
 
 class RetroGamerError(Exception):
     """A failure the user can fix; the message says what happened and what to do."""

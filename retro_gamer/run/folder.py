@@ -24,13 +24,8 @@ from retro_gamer.run.config_file import CONFIG_FILE, config_path, read_config, w
 from retro_gamer.run.lock import holding_run_lock
 from retro_gamer.run.settings import SECTIONS, SETTINGS, section_values
 from retro_gamer.run.validation import validate
-from retro_gamer.errors import GameCrashed, RetroGamerError
+from retro_gamer.errors import GameCrashed, RetroGamerError, shown
 from retro_gamer.run.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
-
-
-def shown(run_dir):
-    """A run folder as messages show it, with a trailing slash (``runs/snake/``)."""
-    return os.path.join(str(run_dir), "")
 
 
 # --- create --------------------------------------------------------------------

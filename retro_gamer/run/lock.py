@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from retro_gamer.errors import RetroGamerError
+from retro_gamer.errors import RetroGamerError, shown
 
 try:
     import fcntl
@@ -45,9 +45,6 @@ LOCK_FILE_NAME = ".lock"
 class RunLocked(RetroGamerError):
     """Another process is training (or cleaning) this run folder right now."""
 
-
-def _shown(folder):
-    return os.path.join(str(folder), "")
 
 
 def _holder_text():
@@ -117,7 +114,7 @@ def hold_run_lock(folder, action="train"):
                 time.sleep(0.02)
                 holder = read_holder(folder)
             raise RunLocked(
-                f"cannot {action} {_shown(folder)}: {describe_holder(holder)} is using it. "
+                f"cannot {action} {shown(folder)}: {describe_holder(holder)} is using it. "
                 "Only one process at a time may train or clean a run (two would write the same "
                 "checkpoints). "
                 "Wait for it to finish, or stop it (Ctrl-C in its terminal, or "

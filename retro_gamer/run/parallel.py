@@ -128,7 +128,7 @@ def train_sweep(folder, jobs=None):
         waiting = [state for state in sorted(states, key=lambda state: plan.seeds.index(state.run.seed))
                    if not state.done]
         jobs = min(jobs or available_cores(), max(1, len(waiting)))
-        shown = os.path.join(str(folder), "")
+        shown = os.path.join(str(folder), "")  # the folder as messages show it (errors.shown)
         if not waiting:
             print(f"Every run of {shown} is trained ({len(states)} runs). "
                   f"Compare them with 'retro-gamer evaluate {shown}'.")

@@ -30,7 +30,7 @@ from retro_gamer.nn.serialize import load_npz
 from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.run.atomic import remove_leftovers
 from retro_gamer.run.config_file import read_config
-from retro_gamer.run.folder import shown
+from retro_gamer.errors import shown
 from retro_gamer.run.lock import holding_run_lock
 from retro_gamer.run.settings import incompatibility_message, incompatible_changes
 from retro_gamer.run.training_log import (LOG_FILE_NAME, format_resume_line, parse_checkpoint_line,

@@ -35,7 +35,6 @@ import contextlib
 import difflib
 import io
 import itertools
-import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from pathlib import Path
 
 import tomlkit
 
-from retro_gamer.errors import ConfigError, RetroGamerError
+from retro_gamer.errors import ConfigError, RetroGamerError, shown
 from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.run.atomic import write_text_atomically
 from retro_gamer.run.config_file import CONFIG_FILE, read_config
@@ -70,9 +69,6 @@ seeds   : the seed of each run of every variant
              settings it names; the variant 'default' has [options] only
 """
 
-
-def _shown(folder):
-    return os.path.join(str(folder), "")
 
 
 # --- the plan -------------------------------------------------------------------
@@ -172,10 +168,10 @@ def read_plan(folder):
     path = folder / PLAN_FILE
     if not path.is_file():
         if (folder / CONFIG_FILE).is_file():
-            raise ConfigError(f"{_shown(folder)} is a run folder, not a sweep (it has no {PLAN_FILE})")
+            raise ConfigError(f"{shown(folder)} is a run folder, not a sweep (it has no {PLAN_FILE})")
         raise ConfigError(
-            f"no {PLAN_FILE} in {_shown(folder)}: make a sweep with "
-            f"'retro-gamer sweep create --game GAME --output {_shown(folder)} --seeds 0,1,2 --vary NAME=A,B'")
+            f"no {PLAN_FILE} in {shown(folder)}: make a sweep with "
+            f"'retro-gamer sweep create --game GAME --output {shown(folder)} --seeds 0,1,2 --vary NAME=A,B'")
     try:
         document = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
     except (OSError, UnicodeDecodeError) as error:
@@ -366,9 +362,9 @@ def create_sweep(game, output, seed_text, vary_texts, ablate_texts, options):
     if (folder / PLAN_FILE).exists():
         raise RetroGamerError(
             f"{folder / PLAN_FILE} already exists. Edit it and run 'retro-gamer sweep update "
-            f"{_shown(output)}', or choose another --output.")
+            f"{shown(output)}', or choose another --output.")
     if (folder / CONFIG_FILE).exists():
-        raise RetroGamerError(f"{_shown(output)} is a run folder; choose another --output for the sweep")
+        raise RetroGamerError(f"{shown(output)} is a run folder; choose another --output for the sweep")
     if "seed" in options:
         raise ConfigError("a sweep takes its seeds from --seeds (like --seeds 0,1,2), not --seed")
     if vary_texts and ablate_texts:
@@ -394,13 +390,13 @@ def create_sweep(game, output, seed_text, vary_texts, ablate_texts, options):
     for run in runs[1:]:
         _create_run(plan, run)
     write_commands(plan)
-    print(f"Created sweep {_shown(output)}: {len(plan.variants())} variant(s) x {len(plan.seeds)} seed(s) "
+    print(f"Created sweep {shown(output)}: {len(plan.variants())} variant(s) x {len(plan.seeds)} seed(s) "
           f"= {len(runs)} runs")
     for variant in plan.variants():
         print(f"  {variant.folder}/  seeds {', '.join(str(seed) for seed in plan.seeds)}")
     print(f"  plan    : {folder / PLAN_FILE}")
     print(f"  commands: {folder / COMMANDS_FILE} (one 'retro-gamer train' per run, for a cluster)")
-    print(f"Train every run with 'retro-gamer sweep train {_shown(output)}'.")
+    print(f"Train every run with 'retro-gamer sweep train {shown(output)}'.")
     return 0
 
 
@@ -428,7 +424,7 @@ def update_sweep(folder, quiet=False):
     if created:
         print(f"Created {len(created)} new run(s): {', '.join(run.label for run in created)}")
     elif not quiet:
-        print(f"Every run of {_shown(folder)} exists already ({len(plan.runs())} runs).")
+        print(f"Every run of {shown(folder)} exists already ({len(plan.runs())} runs).")
     if not quiet:
         print(f"Wrote {Path(folder) / COMMANDS_FILE}.")
     return plan
@@ -472,7 +468,7 @@ def show_sweep_info(folder):
     from retro_gamer.run.lock import describe_holder
 
     plan = read_plan(folder)
-    print(f"Sweep    : {_shown(folder)}")
+    print(f"Sweep    : {shown(folder)}")
     print(f"Game     : {plan.game}")
     print(f"Seeds    : {plan.seeds}")
     print(f"Options  : {plan.options}")
@@ -495,9 +491,9 @@ def show_sweep_info(folder):
     print()
     print(f"{done} of {len(plan.runs())} runs done.")
     if missing:
-        print(f"Run 'retro-gamer sweep update {_shown(folder)}' to create the {len(missing)} missing run(s).")
+        print(f"Run 'retro-gamer sweep update {shown(folder)}' to create the {len(missing)} missing run(s).")
     elif done < len(plan.runs()):
-        print(f"Run 'retro-gamer sweep train {_shown(folder)}' to train the rest.")
+        print(f"Run 'retro-gamer sweep train {shown(folder)}' to train the rest.")
     else:
-        print(f"Compare them with 'retro-gamer evaluate {_shown(folder)}'.")
+        print(f"Compare them with 'retro-gamer evaluate {shown(folder)}'.")
     return 0

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from retro_gamer.errors import CheckpointError, ConfigError
+from retro_gamer.errors import CheckpointError, ConfigError, shown
 from retro_gamer.run.sweep import read_plan, run_state
 from retro_gamer.show import statistics
 from retro_gamer.show.evaluate import evaluate_greedy, evaluate_policy, format_table, make_progress_bar, random_policy
@@ -26,10 +26,6 @@ from retro_gamer.show.policy import load_policy
 
 RANDOM_ROW = "random play"
 
-
-def _shown(folder):
-    import os
-    return os.path.join(str(folder), "")
 
 
 def score_table(stats_by_seed):
@@ -46,13 +42,13 @@ def collect_scores(folder, checkpoint, episodes, seed, stream=sys.stderr):
     missing = [run for run in runs if not (run.path / "config.toml").is_file()]
     if missing:
         raise ConfigError(f"{len(missing)} run(s) of the plan do not exist yet ({missing[0].label}, ...): "
-                          f"run 'retro-gamer sweep update {_shown(folder)}' and train them")
+                          f"run 'retro-gamer sweep update {shown(folder)}' and train them")
     states = [run_state(run) for run in runs]
     untrained = [state.run.label for state in states if state.episode == 0]
     if untrained:
         raise CheckpointError(
             f"{len(untrained)} of {len(runs)} runs have no checkpoint yet ({', '.join(untrained[:3])}"
-            f"{', ...' if len(untrained) > 3 else ''}): run 'retro-gamer sweep train {_shown(folder)}' first")
+            f"{', ...' if len(untrained) > 3 else ''}): run 'retro-gamer sweep train {shown(folder)}' first")
     notes = [f"{state.run.label} is at episode {state.episode} of {state.total}"
              for state in states if not state.done and checkpoint is None]
     rows = []
