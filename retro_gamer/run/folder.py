@@ -22,7 +22,7 @@ import numpy as np
 from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.run.config_file import CONFIG_FILE, config_path, read_config, write_new_config
 from retro_gamer.run.lock import holding_run_lock
-from retro_gamer.run.settings import SECTIONS, SETTINGS, section_values
+from retro_gamer.run.settings import SECTIONS, SETTINGS, SETTINGS_BY_NAME, section_values
 from retro_gamer.run.validation import validate
 from retro_gamer.errors import GameCrashed, RetroGamerError, shown
 from retro_gamer.run.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
@@ -160,7 +160,7 @@ def choose_episodes(mean_length, episodes_given=False):
 
 
 def _default(name):
-    return next(s.default for s in SETTINGS if s.name == name)
+    return SETTINGS_BY_NAME[name].default
 
 
 def _by_section(values):
