@@ -332,6 +332,49 @@ def test_ctrl_c_just_as_a_save_creates_its_file_leaves_no_temporary_file(tmp_pat
     assert [path.name for path in temporary_files(run_dir)] == []
 
 
+def test_a_real_ctrl_c_during_a_write_waits_until_the_file_is_whole(tmp_path):
+    """A SIGINT that lands while np.savez is writing (CI once caught one inside
+    ZipFile's constructor, whose half-built object then printed a traceback)
+    is held until the file is renamed into place, then raised as usual."""
+    import numpy as np
+    from retro_gamer.run.atomic import write_atomically
+
+    path = tmp_path / "weights.npz"
+    signalled = []
+
+    def write_with_a_ctrl_c_in_the_middle(handle):
+        os.kill(os.getpid(), signal.SIGINT)
+        signalled.append(True)
+        np.savez(handle, allow_pickle=False, weights=np.arange(6.0))
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_atomically(path, write_with_a_ctrl_c_in_the_middle, binary=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert signalled, "the interrupt was raised before the contents were written"
+    with np.load(path, allow_pickle=False) as saved:
+        assert saved["weights"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert temporary_files(tmp_path) == []
+
+
+def test_a_ctrl_c_held_during_a_write_reaches_the_handler_that_was_there():
+    """The first Ctrl-C of training only asks to stop: held during a write, it
+    must still reach that handler afterwards, not be lost or turned into a crash."""
+    from retro_gamer.run.atomic import ctrl_c_waits
+
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        with ctrl_c_waits():
+            os.kill(os.getpid(), signal.SIGINT)
+            assert received == []
+        assert received == [signal.SIGINT]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_train_sweeps_temporary_files_a_killed_run_left(tmp_path):
     """SIGKILL cannot be caught: the next ``train`` must remove the half-written files."""
     run_dir = create_catch_run(tmp_path / "run", "--training-episodes", "100")

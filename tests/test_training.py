@@ -1,5 +1,6 @@
 """The training workflow end to end: create, train, resume, info, clean, and what DQN must get right."""
 
+import re
 import signal
 import subprocess
 import sys
@@ -145,6 +146,30 @@ def test_resume_continues_exactly(tmp_path):
         for name in one.files:
             if name != "meta":
                 assert np.array_equal(one[name], two[name]), name
+
+
+def test_a_stop_in_the_middle_of_a_block_still_logs_the_uninterrupted_line(tmp_path):
+    """Stopped after episode 130 and resumed, a run writes its own line for the stop
+    (ep=0101-0130), then for episodes 101-200 the very line a run that never stopped writes."""
+    without_times = re.compile(r" time=\S+ total=\S+")
+    straight = create(tmp_path, *SMALL, "--training-episodes", "200", name="straight")
+    stopped = create(tmp_path, *SMALL, "--training-episodes", "200", name="stopped")
+    uninterrupted = Trainer(straight, read_config(straight))
+    uninterrupted.run_episodes(200)
+    first = Trainer(stopped, read_config(stopped))
+    first.run_episodes(200, stop_requested=lambda: first.progress.episode >= 130)
+    assert [path.name for path in checkpoints.list_checkpoints(stopped)] == ["ep_0100.npz", "ep_0130.npz"]
+    second = Trainer(stopped, read_config(stopped))
+    resume_from(second, checkpoints.list_checkpoints(stopped)[-1])
+    assert resume_memory(second, 130) is None
+    second.run_episodes(200)
+    straight_lines = [without_times.sub("", line) for line in uninterrupted.progress.log_lines]
+    stopped_lines = [without_times.sub("", line) for line in first.progress.log_lines + second.progress.log_lines]
+    assert stopped_lines[1].startswith("[ep_0130] ep=0101-0130 ")
+    assert stopped_lines[2].startswith("[ep_0200] ep=0101-0200 ")
+    assert [stopped_lines[0], stopped_lines[2]] == straight_lines
+    carried = checkpoints.load_checkpoint(stopped / "checkpoints" / "ep_0130.npz")[1]["unfinished_block"]
+    assert carried["first_episode"] == 101 and len(carried["rewards"]) == 30
 
 
 def test_resume_marks_the_log_and_applies_safe_edits(tmp_path, capsys):

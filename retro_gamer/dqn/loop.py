@@ -71,12 +71,20 @@ class Progress:
     epsilon: float = 1.0
     training_seconds: float = 0.0
     largest_reward: float = 0.0   # the largest |reward| seen, for reward_scale = 0
+    unfinished_block: dict = None  # a block a stop cut short, carried into the next session
     log_lines: list = field(default_factory=list)
 
 
 @dataclass
 class Block:
-    """What happened since the last checkpoint, for its training.log line."""
+    """The episodes of one training.log line: 1-100, 101-200, ...
+
+    A session that stops in the middle of a block (Ctrl-C, or a
+    ``training_episodes`` that is not a multiple of 100) saves the block so
+    far in its checkpoint (``saved``), and the next session carries on with
+    it (``carried_on``): the block's line then covers all 100 episodes, the
+    same line an uninterrupted run writes.
+    """
 
     first_episode: int
     started: float
@@ -84,12 +92,28 @@ class Block:
     turns: list = field(default_factory=list)
     loss_sum: float = 0.0
     loss_count: int = 0
+    earlier_seconds: float = 0.0   # time spent on this block in earlier sessions
     last_loss: float = float("nan")
 
     def add_loss(self, loss):
         self.loss_sum += loss
         self.loss_count += 1
         self.last_loss = loss
+
+    def saved(self):
+        """The block so far as a JSON-ready dict, for the checkpoint of a session that stops."""
+        return {"first_episode": self.first_episode, "rewards": [float(reward) for reward in self.rewards],
+                "turns": [int(turns) for turns in self.turns], "loss_sum": self.loss_sum,
+                "loss_count": self.loss_count,
+                "seconds": self.earlier_seconds + time.perf_counter() - self.started}
+
+    @classmethod
+    def carried_on(cls, saved):
+        """The block a checkpoint saved, continued from now."""
+        return cls(first_episode=saved["first_episode"], started=time.perf_counter(),
+                   rewards=list(saved["rewards"]), turns=list(saved["turns"]),
+                   loss_sum=saved["loss_sum"], loss_count=saved["loss_count"],
+                   earlier_seconds=saved["seconds"])
 
 
 class Trainer:
@@ -121,7 +145,11 @@ class Trainer:
         """Play and learn until ``last_episode``, or until ``stop_requested()`` says to stop."""
         progress_bar = progress_bar or NoProgressBar()
         progress = self.progress
-        block = Block(first_episode=progress.episode + 1, started=time.perf_counter())
+        carried = progress.unfinished_block
+        if carried and carried["first_episode"] + len(carried["rewards"]) == progress.episode + 1:
+            block = Block.carried_on(carried)
+        else:
+            block = Block(first_episode=progress.episode + 1, started=time.perf_counter())
         while progress.episode < last_episode:
             episode = progress.episode + 1
             episode_reward, turns = self.play_episode(episode, block)
@@ -134,6 +162,8 @@ class Trainer:
                 f"reward={episode_reward:.1f}, eps={progress.epsilon:.3f}, loss={block.last_loss:.4g}",
                 refresh=False)
             if episode % CHECKPOINT_EVERY == 0 or episode == last_episode or stop_requested():
+                block_is_finished = episode % CHECKPOINT_EVERY == 0
+                progress.unfinished_block = None if block_is_finished else block.saved()
                 checkpoints.save_checkpoint(self, block, progress_bar)
                 block = Block(first_episode=episode + 1, started=time.perf_counter())
                 if stop_requested():

@@ -99,7 +99,7 @@ def save_checkpoint(trainer, block, progress_bar):
     checkpoint (to put the line back if the log missed it).
     """
     progress, run_dir = trainer.progress, trainer.run_dir
-    elapsed = time.perf_counter() - block.started
+    elapsed = time.perf_counter() - block.started   # in this session
     progress.training_seconds += elapsed
     name = checkpoint_name(progress.episode)
     line = format_checkpoint_line(LogEntry(
@@ -107,7 +107,7 @@ def save_checkpoint(trainer, block, progress_bar):
         avg_reward=float(np.mean(block.rewards)), avg_steps=float(np.mean(block.turns)),
         epsilon=progress.epsilon,
         avg_loss=block.loss_sum / block.loss_count if block.loss_count else float("nan"),
-        time_seconds=elapsed, total_seconds=progress.training_seconds))
+        time_seconds=block.earlier_seconds + elapsed, total_seconds=progress.training_seconds))
     _check_weights_are_finite(trainer)
     folder = checkpoint_dir(run_dir)
     memory_arrays = replay_arrays(trainer.memory)
@@ -159,6 +159,7 @@ def trainer_meta(trainer, log_line):
         "learning_rate": trainer.agent.optimizer.learning_rate,
         "training_seconds": progress.training_seconds,
         "largest_reward": progress.largest_reward,
+        "unfinished_block": progress.unfinished_block,
         "settings_learning_rate": settings.learning_rate,
         "settings_epsilon": settings.epsilon,
         "shape": shape_snapshot(settings),
@@ -183,6 +184,7 @@ def restore_trainer(trainer, arrays, meta):
     agent.optimizer.learning_rate = float(meta["learning_rate"])
     progress.training_seconds = float(meta["training_seconds"])
     progress.largest_reward = float(meta["largest_reward"])
+    progress.unfinished_block = meta.get("unfinished_block")  # absent in checkpoints older than it
     _apply_edited_schedules(trainer, meta)
     trainer.rng.bit_generator.state = meta["numpy_rng"]
     version, state, gauss = meta["python_random"]
