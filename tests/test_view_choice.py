@@ -2,6 +2,7 @@
 the window, its radius, the window's CNN, the episode cap and the number of episodes;
 and that the description and the command line win over every rule."""
 
+import math
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from retro_gamer.game.loading import load_game, new_game
 from retro_gamer.game.view_choice import (
     Player, choose_view, find_players, the_player, window_radius)
 from retro_gamer.run.config_file import read_config
-from retro_gamer.run.folder import choose_episodes, game_settings
+from retro_gamer.run.folder import choose_episodes, game_settings, learning_rate_decay_for
 
 ROOT = Path(__file__).parent.parent
 
@@ -112,11 +113,22 @@ def test_the_description_and_the_command_line_win_over_every_rule():
 
 def test_the_episode_cap_is_20_random_games_and_the_episodes_60000_turns():
     chosen, lines = choose_episodes(162.3)
-    assert chosen == {"max_turns_per_episode": 3300, "training_episodes": 400}
-    assert [label for label, _ in lines] == ["max_turns", "episodes"]
-    assert choose_episodes(2.0)[0] == {"max_turns_per_episode": 100, "training_episodes": 1000}
-    assert choose_episodes(2000.0)[0] == {"max_turns_per_episode": 5000, "training_episodes": 100}
+    assert chosen == {"max_turns_per_episode": 3300, "training_episodes": 400, "learning_rate_decay": 0.995}
+    assert [label for label, _ in lines] == ["max_turns", "episodes", "lr_decay"]
+    assert "falls to 13.5% of its start by episode 400" in lines[-1][1]
+    assert choose_episodes(2.0)[0] == {"max_turns_per_episode": 100, "training_episodes": 1000,
+                                       "learning_rate_decay": 0.998}
+    assert choose_episodes(2000.0)[0] == {"max_turns_per_episode": 5000, "training_episodes": 100,
+                                          "learning_rate_decay": 0.9802}
     assert choose_episodes(40.0, episodes_given=True)[0] == {"max_turns_per_episode": 800}
+    assert choose_episodes(40.0, decay_given=True)[0] == {"max_turns_per_episode": 800, "training_episodes": 1000}
+
+
+@pytest.mark.parametrize("episodes", [100, 400, 1000, 700])
+def test_the_chosen_decay_takes_the_learning_rate_to_about_e_to_the_minus_2(episodes):
+    decay = learning_rate_decay_for(episodes)
+    assert 0 < decay < 1
+    assert decay ** episodes == pytest.approx(math.exp(-2), rel=0.05)
 
 
 def test_create_measures_random_games_of_a_fast_game():
@@ -133,10 +145,15 @@ def test_a_given_cap_or_episode_count_is_kept():
     gather = load_game(str(GAMES / "gather"))
     kept = game_settings(gather, {"max_turns_per_episode": 77}).settings
     assert kept.max_turns_per_episode == 77 and kept.training_episodes == 1000
+    assert kept.learning_rate_decay == 1.0   # the schedule is chosen with the episodes only
     episodes = game_settings(gather, {"training_episodes": 33}).settings
     assert episodes.max_turns_per_episode == 3000 and episodes.training_episodes == 33
+    assert episodes.learning_rate_decay == 1.0
+    decay = game_settings(gather, {"learning_rate_decay": 0.9}).settings
+    assert decay.training_episodes == 400 and decay.learning_rate_decay == 0.9
     snake = game_settings(load_game("retro.examples.snake"), {}).settings
     assert snake.max_turns_per_episode == 5000 and snake.training_episodes == 1000
+    assert snake.learning_rate_decay == 1.0
 
 
 # --- create and check say the same --------------------------------------------------------
@@ -145,16 +162,17 @@ def test_create_says_what_it_chose_and_why(tmp_path):
     code, out, _ = run_main(["create", "--game", "retro.examples.nav", "--output", str(tmp_path / "nav")])
     assert code == 0
     lines = out.splitlines()
-    assert lines[-4:] == [
+    assert lines[-5:] == [
         "  view        : a 7x7 window around 'ship' (the agent that gets the keys; "
         "a 25x25 board is too big to see whole)",
         "  network     : CNN, one 3x3 layer of 8 channels over the window (spatial = true in the game's description)",
-        lines[-2], lines[-1]]
-    assert lines[-2].startswith("  max_turns   : ") and "x the" in lines[-2]
-    assert lines[-1].startswith("  episodes    : 400 (about 60,000 turns of")
+        lines[-3], lines[-2], lines[-1]]
+    assert lines[-3].startswith("  max_turns   : ") and "x the" in lines[-3]
+    assert lines[-2].startswith("  episodes    : 400 (about 60,000 turns of")
+    assert lines[-1].startswith("  lr_decay    : 0.995 an episode (the learning rate falls to 13.5%")
     settings = read_config(tmp_path / "nav")
     assert settings.egocentric_player == "ship" and settings.conv_channels == [8]
-    assert settings.training_episodes == 400
+    assert settings.training_episodes == 400 and settings.learning_rate_decay == 0.995
 
 
 def test_check_reports_the_view_create_chose(tmp_path):
