@@ -277,3 +277,22 @@ def test_a_damaged_replay_memory_is_skipped_with_a_note(run_dir, damage):
     assert "Note:" in stderr and "refills" in stderr
     assert not marker.exists()
     assert (run_dir / "checkpoints" / "ep_0301.npz").exists()
+
+
+def a_meta_with_a_broken_unfinished_block(path, marker):
+    arrays = good_arrays(path)
+    meta = json.loads(str(arrays["meta"][()]))
+    meta["unfinished_block"] = {"first_episode": 301, "rewards": "lots", "turns": [1]}
+    arrays["meta"] = np.array(json.dumps(meta))
+    write_npz(path, arrays)
+
+
+def test_a_damaged_unfinished_block_is_a_clear_message_when_training_resumes(run_dir):
+    """Only train reads the block a stop cut short (to continue its log line); play and
+    evaluate do not need it."""
+    path, marker, damaged_bytes = damage_newest(run_dir, a_meta_with_a_broken_unfinished_block)
+    code, message = load_through("train", run_dir)
+    assert code == 1, message
+    assert_clear_message(message, path)
+    assert path.read_bytes() == damaged_bytes
+    assert load_through("evaluate", run_dir)[0] == 0

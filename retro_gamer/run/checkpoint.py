@@ -184,11 +184,30 @@ def restore_trainer(trainer, arrays, meta):
     agent.optimizer.learning_rate = float(meta["learning_rate"])
     progress.training_seconds = float(meta["training_seconds"])
     progress.largest_reward = float(meta["largest_reward"])
-    progress.unfinished_block = meta.get("unfinished_block")  # absent in checkpoints older than it
+    progress.unfinished_block = _unfinished_block(meta)
     _apply_edited_schedules(trainer, meta)
     trainer.rng.bit_generator.state = meta["numpy_rng"]
     version, state, gauss = meta["python_random"]
     random.setstate((version, tuple(state), gauss))
+
+
+def _unfinished_block(meta):
+    """The block a stop cut short (``loop.Block.saved``), with its types checked, or None.
+
+    (Checkpoints older than it have none; a damaged one raises KeyError,
+    TypeError or ValueError, which the caller reports as an unusable checkpoint.)
+    """
+    saved = meta.get("unfinished_block")
+    if saved is None:
+        return None
+    block = {"first_episode": int(saved["first_episode"]),
+             "rewards": [float(reward) for reward in saved["rewards"]],
+             "turns": [int(turns) for turns in saved["turns"]],
+             "loss_sum": float(saved["loss_sum"]), "loss_count": int(saved["loss_count"]),
+             "seconds": float(saved["seconds"])}
+    if len(block["rewards"]) != len(block["turns"]):
+        raise ValueError("the unfinished block's rewards and turns differ in number")
+    return block
 
 
 def _apply_edited_schedules(trainer, meta):
