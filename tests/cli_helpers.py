@@ -95,7 +95,9 @@ def file_snapshot(path):
 def assert_log_not_torn(log_path):
     """training.log holds whole lines only: header lines, then checkpoint and resume lines.
 
-    The checkpoint lines tell one story: each starts where the one before it ended.
+    The checkpoint lines tell one story: each starts where the one before it ended,
+    or, after the line of a stop in the middle of a block (ep=0901-0986), at that
+    block's start again: the next session carries the block on (ep=0901-1000).
     """
     text = Path(log_path).read_text(encoding="utf-8")
     assert text.endswith("\n"), f"the last line of {log_path} is cut: {text[-80:]!r}"
@@ -108,7 +110,10 @@ def assert_log_not_torn(log_path):
         else:
             assert not entries, f"a torn or foreign line after the first checkpoint line: {line!r}"
     for before, after in zip(entries, entries[1:]):
-        assert after.first_episode == before.last_episode + 1, (
+        continues = after.first_episode == before.last_episode + 1
+        carries_the_block_on = (before.last_episode % 100 != 0 and after.first_episode == before.first_episode
+                                and after.last_episode > before.last_episode)
+        assert continues or carries_the_block_on, (
             f"the log jumps from {before.name} (ep {before.last_episode}) to {after.name} "
             f"(first ep {after.first_episode})")
     return entries
