@@ -154,16 +154,16 @@ def choose_episodes(mean_length, episodes_given=False, decay_given=False):
     rounded up to 100, at most ``MOST_EPISODES``; the decay ``learning_rate_decay_for``
     those episodes.
     """
-    shown = f"{mean_length:.0f}"
+    mean_text = f"{mean_length:.0f}"
     cap = min(_default("max_turns_per_episode"), round_up(EPISODE_CAP_FACTOR * mean_length))
     chosen = {"max_turns_per_episode": cap}
-    lines = [("max_turns", f"{cap} turns a game ({EPISODE_CAP_FACTOR} x the {shown} turns a random "
+    lines = [("max_turns", f"{cap} turns a game ({EPISODE_CAP_FACTOR} x the {mean_text} turns a random "
                            f"game lasts, rounded up to 100, at most {_default('max_turns_per_episode')})")]
     if episodes_given:
         return chosen, lines
     episodes = min(MOST_EPISODES, round_up(EPISODE_BUDGET_TURNS / mean_length))
     chosen["training_episodes"] = episodes
-    lines.append(("episodes", f"{episodes} (about {EPISODE_BUDGET_TURNS:,} turns of {shown}-turn games, "
+    lines.append(("episodes", f"{episodes} (about {EPISODE_BUDGET_TURNS:,} turns of {mean_text}-turn games, "
                               f"rounded up to 100, at most {MOST_EPISODES})"))
     if not decay_given:
         decay = learning_rate_decay_for(episodes)

@@ -46,7 +46,6 @@ class RunLocked(RetroGamerError):
     """Another process is training (or cleaning) this run folder right now."""
 
 
-
 def _holder_text():
     command = " ".join(["retro-gamer", *sys.argv[1:]]) if sys.argv else "retro-gamer"
     return (f"pid = {os.getpid()}\nhost = {socket.gethostname()}\ncommand = {command}\n"

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from retro_gamer.errors import ConfigError
+from retro_gamer.errors import ConfigError, shown
 from retro_gamer.run import checkpoint as checkpoints
 from retro_gamer.run.lock import hold_run_lock
 from retro_gamer.run.sweep import OUTPUT_DIR, read_plan, run_state, update_sweep
@@ -128,12 +128,12 @@ def train_sweep(folder, jobs=None):
         waiting = [state for state in sorted(states, key=lambda state: plan.seeds.index(state.run.seed))
                    if not state.done]
         jobs = min(jobs or available_cores(), max(1, len(waiting)))
-        shown = os.path.join(str(folder), "")  # the folder as messages show it (errors.shown)
+        folder_text = shown(folder)
         if not waiting:
-            print(f"Every run of {shown} is trained ({len(states)} runs). "
-                  f"Compare them with 'retro-gamer evaluate {shown}'.")
+            print(f"Every run of {folder_text} is trained ({len(states)} runs). "
+                  f"Compare them with 'retro-gamer evaluate {folder_text}'.")
             return 0
-        print(f"Training {len(waiting)} of {len(states)} runs of {shown}, {jobs} at a time "
+        print(f"Training {len(waiting)} of {len(states)} runs of {folder_text}, {jobs} at a time "
               "(Ctrl-C stops them all with a checkpoint; run this again to resume).", file=sys.stderr)
         total = sum(state.total for state in states)
         bar = tqdm(total=total, initial=sum(min(state.episode, state.total) for state in states),
@@ -193,20 +193,20 @@ def train_sweep(folder, jobs=None):
                         status()
         finally:
             bar.close()
-        return _summary(shown, len(states), finished, stopped, failed)
+        return _summary(folder_text, len(states), finished, stopped, failed)
 
 
-def _summary(shown, count, finished, stopped, failed):
+def _summary(folder_text, count, finished, stopped, failed):
     if failed:
         print(f"{len(failed)} run(s) failed; the others went on:", file=sys.stderr)
         for run, path in failed:
             print(f"  {run.label}: {last_line(path)} (whole output: {path})", file=sys.stderr)
-        print(f"Fix them, then run 'retro-gamer sweep train {shown}' again.", file=sys.stderr)
+        print(f"Fix them, then run 'retro-gamer sweep train {folder_text}' again.", file=sys.stderr)
         return 1
     if stopped:
         print(f"Stopped: {len(stopped)} run(s) not finished, each at its latest checkpoint; run "
-              f"'retro-gamer sweep train {shown}' to resume them all.", file=sys.stderr)
+              f"'retro-gamer sweep train {folder_text}' to resume them all.", file=sys.stderr)
         return INTERRUPTED
-    print(f"Done: all {count} runs of {shown} are trained. Compare them with 'retro-gamer evaluate {shown}' "
-          f"and 'retro-gamer plot {shown}'.")
+    print(f"Done: all {count} runs of {folder_text} are trained. Compare them with 'retro-gamer evaluate {folder_text}' "
+          f"and 'retro-gamer plot {folder_text}'.")
     return 0

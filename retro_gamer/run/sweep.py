@@ -70,7 +70,6 @@ seeds   : the seed of each run of every variant
 """
 
 
-
 # --- the plan -------------------------------------------------------------------
 
 @dataclass(frozen=True)

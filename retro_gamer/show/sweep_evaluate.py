@@ -27,7 +27,6 @@ from retro_gamer.show.policy import load_policy
 RANDOM_ROW = "random play"
 
 
-
 def score_table(stats_by_seed):
     """(measure name, S x N array): the games' scores if every game has one, else total rewards."""
     if all(stats.scores and len(stats.scores) == len(stats.rewards) for stats in stats_by_seed):
