@@ -17,6 +17,7 @@ from retro_gamer.game.loading import load_game, new_game
 from retro_gamer.game.view_choice import (
     Player, choose_view, find_players, the_player, window_radius)
 from retro_gamer.run.config_file import read_config
+from retro_gamer.game.environment import RandomGames, random_games
 from retro_gamer.run.folder import choose_episodes, game_settings, learning_rate_decay_for
 
 ROOT = Path(__file__).parent.parent
@@ -111,17 +112,50 @@ def test_the_description_and_the_command_line_win_over_every_rule():
 
 # --- the episodes ----------------------------------------------------------------------------
 
-def test_the_episode_cap_is_20_random_games_and_the_episodes_60000_turns():
-    chosen, lines = choose_episodes(162.3)
+def every_turn(mean_length):
+    return RandomGames(mean_length, rewarded_share=1.0)
+
+
+def now_and_then(mean_length, share=0.02):
+    return RandomGames(mean_length, rewarded_share=share)
+
+
+def test_a_game_rewarded_every_turn_is_cut_at_20_random_games_and_trains_60000_turns_at_most_700():
+    chosen, lines = choose_episodes(every_turn(162.3))
     assert chosen == {"max_turns_per_episode": 3300, "training_episodes": 400, "learning_rate_decay": 0.995}
     assert [label for label, _ in lines] == ["max_turns", "episodes", "lr_decay"]
+    assert "20 x the 162 turns" in lines[0][1] and "rewarded on 100% of its turns: the score grows" in lines[0][1]
     assert "falls to 13.5% of its start by episode 400" in lines[-1][1]
-    assert choose_episodes(2.0)[0] == {"max_turns_per_episode": 100, "training_episodes": 1000,
-                                       "learning_rate_decay": 0.998}
-    assert choose_episodes(2000.0)[0] == {"max_turns_per_episode": 5000, "training_episodes": 100,
-                                          "learning_rate_decay": 0.9802}
-    assert choose_episodes(40.0, episodes_given=True)[0] == {"max_turns_per_episode": 800}
-    assert choose_episodes(40.0, decay_given=True)[0] == {"max_turns_per_episode": 800, "training_episodes": 1000}
+    assert choose_episodes(every_turn(2.0))[0] == {"max_turns_per_episode": 100, "training_episodes": 700,
+                                                   "learning_rate_decay": 0.9971}
+    assert choose_episodes(every_turn(2000.0))[0] == {"max_turns_per_episode": 5000, "training_episodes": 100,
+                                                      "learning_rate_decay": 0.9802}
+    assert choose_episodes(every_turn(40.0), episodes_given=True)[0] == {"max_turns_per_episode": 800}
+    assert choose_episodes(every_turn(40.0), decay_given=True)[0] == {"max_turns_per_episode": 800,
+                                                                      "training_episodes": 700}
+
+
+def test_a_game_rewarded_now_and_then_is_cut_at_8_random_games():
+    chosen, lines = choose_episodes(now_and_then(59.5, share=0.017))
+    assert chosen == {"max_turns_per_episode": 500, "training_episodes": 700, "learning_rate_decay": 0.9971}
+    assert "8 x the 60 turns" in lines[0][1] and "rewarded on 2% of its turns: its score comes from events" in lines[0][1]
+    # the share decides at one half, both ways
+    assert choose_episodes(now_and_then(100.0, share=0.49))[0]["max_turns_per_episode"] == 800
+    assert choose_episodes(now_and_then(100.0, share=0.5))[0]["max_turns_per_episode"] == 2000
+
+
+def test_random_games_measure_how_often_random_play_is_rewarded():
+    import random
+    import numpy as np
+    nav = load_game("retro.examples.nav")
+    random.seed(0)
+    measured = random_games(nav.factory, nav.description["actions"], "score", 600, np.random.default_rng(0))
+    assert measured.rewarded_share > 0.9        # the score rises every turn the ship lives
+    beast = load_game("retro.examples.beast")
+    random.seed(0)
+    measured = random_games(beast.factory, beast.description["actions"], "score", 600, np.random.default_rng(0))
+    assert 0 < measured.rewarded_share < 0.1    # a death, now and then a crushed beast
+    assert 20 < measured.mean_length < 200
 
 
 @pytest.mark.parametrize("episodes", [100, 400, 1000, 700])
@@ -132,12 +166,16 @@ def test_the_chosen_decay_takes_the_learning_rate_to_about_e_to_the_minus_2(epis
 
 
 def test_create_measures_random_games_of_a_fast_game():
-    # catch: every game lasts 50 turns, so 20 x 50 = 1000, and 60,000 / 50 = 1200, at most 1000
+    # catch: every game lasts 50 turns, rewarded on a fifth of them: 8 x 50 = 400, and
+    # 60,000 / 50 = 1200, at most 700
     settings = game_settings(load_game(str(GAMES / "catch")), {}).settings
-    assert settings.max_turns_per_episode == 1000 and settings.training_episodes == 1000
-    # gather: 150 turns a game, 3000 and 400
+    assert settings.max_turns_per_episode == 400 and settings.training_episodes == 700
+    # walker: 30 turns a game, rewarded on two thirds of them: 20 x 30 = 600
+    settings = game_settings(load_game(str(GAMES / "walker.py")), {}).settings
+    assert settings.max_turns_per_episode == 600 and settings.training_episodes == 700
+    # gather: 150 turns a game, rewarded now and then: 1200 and 400
     settings = game_settings(load_game(str(GAMES / "gather")), {}).settings
-    assert settings.max_turns_per_episode == 3000 and settings.training_episodes == 400
+    assert settings.max_turns_per_episode == 1200 and settings.training_episodes == 400
     assert settings.egocentric and settings.egocentric_radius == 3
 
 
@@ -147,7 +185,7 @@ def test_a_given_cap_or_episode_count_is_kept():
     assert kept.max_turns_per_episode == 77 and kept.training_episodes == 1000
     assert kept.learning_rate_decay == 1.0   # the schedule is chosen with the episodes only
     episodes = game_settings(gather, {"training_episodes": 33}).settings
-    assert episodes.max_turns_per_episode == 3000 and episodes.training_episodes == 33
+    assert episodes.max_turns_per_episode == 1200 and episodes.training_episodes == 33
     assert episodes.learning_rate_decay == 1.0
     decay = game_settings(gather, {"learning_rate_decay": 0.9}).settings
     assert decay.training_episodes == 400 and decay.learning_rate_decay == 0.9

@@ -75,10 +75,11 @@ CREATE_CHOOSES = {
     "egocentric_radius": "with `egocentric = true`: on a board whose longer side is at most 12 cells, "
                          "that side - 1 (the whole board from any cell); else 3 (a 7 x 7 window)",
     "conv_channels": "`[8]` when `spatial = true` and create chose the window itself",
-    "max_turns_per_episode": "20 x the mean length of the games 2000 random turns play, rounded up to "
-                             "100, at most 5000",
+    "max_turns_per_episode": "the mean length of the games 2000 random turns play, rounded up to 100, "
+                             "at most 5000, times 20 when random play is rewarded on at least half of "
+                             "its turns (the score grows with the time survived), else times 8",
     "training_episodes": "when create chose `max_turns_per_episode` too: 60,000 / the mean length of "
-                         "a random game, rounded up to 100, at most 1000",
+                         "a random game, rounded up to 100, at most 700",
     "learning_rate_decay": "when create chose `training_episodes` too: exp(-2 / training_episodes), "
                            "to 4 decimals, so the learning rate falls to 13.5% of its start by the "
                            "last episode (400 episodes: 0.995)",

@@ -30,6 +30,8 @@ Games draw their randomness from Python's ``random`` module: seed it to make
 episodes repeat.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from retro.input import ProgrammaticInput
 from retro.views._util import get_agent_character  # what HeadlessView draws in a cell
@@ -201,24 +203,40 @@ def discover_characters(
     return sorted(seen)
 
 
-def random_game_length(factory, actions: list[str], turns: int, rng: np.random.Generator) -> float:
-    """The mean length, in turns, of the games random play finishes in ``turns`` turns.
+@dataclass(frozen=True)
+class RandomGames:
+    """What ``create`` measures of a game in random play (``random_games``).
+
+    mean_length: the mean length of a game, in turns.
+    rewarded_share: the share of turns whose reward was not 0 (nav, whose
+        score rises every turn survived: 1.0; beast, rewarded when a beast is
+        crushed or the player dies: about 0.02).
+    """
+
+    mean_length: float
+    rewarded_share: float
+
+
+def random_games(factory, actions: list[str], reward_key: str | None, turns: int,
+                 rng: np.random.Generator) -> RandomGames:
+    """Random play for ``turns`` turns: the mean length of its games and how often it is rewarded.
 
     Used by ``create`` to choose an episode cap when a description gives
     none. A game still running at the end counts with its length so far
     when no game finished or it is already the longest (an endless game
     measures ``turns``).
     """
-    environment = Environment(factory, actions)
+    environment = Environment(factory, actions, reward_key)
     environment.reset()
-    lengths, length = [], 0
+    lengths, length, rewarded = [], 0, 0
     for _ in range(turns):
         if environment.done:
             lengths.append(length)
             environment.reset()
             length = 0
-        environment.step(int(rng.integers(environment.num_actions)))
+        reward, _ = environment.step(int(rng.integers(environment.num_actions)))
+        rewarded += reward != 0
         length += 1
     if not lengths or length > max(lengths):
         lengths.append(length)
-    return float(np.mean(lengths))
+    return RandomGames(float(np.mean(lengths)), rewarded / turns)

@@ -87,7 +87,7 @@ class NewRun:
 
 def game_settings(source, overrides) -> NewRun:
     """The settings ``create`` gives a game, and what it chose (``NewRun``)."""
-    from retro_gamer.game.environment import discover_characters, random_game_length
+    from retro_gamer.game.environment import discover_characters, random_games
     from retro_gamer.game.loading import new_game
     from retro_gamer.game.view_choice import choose_view, find_players
 
@@ -111,13 +111,13 @@ def game_settings(source, overrides) -> NewRun:
     if "max_turns_per_episode" not in values:
         random.seed(settings.seed)
         try:
-            mean_length = random_game_length(source.factory, settings.actions, RANDOM_TURNS,
-                                             np.random.default_rng(settings.seed))
+            measured = random_games(source.factory, settings.actions, settings.reward, RANDOM_TURNS,
+                                    np.random.default_rng(settings.seed))
         except GameCrashed:  # training will meet the crash too, and report it
             episodes = [("max_turns", f"{_default('max_turns_per_episode')} turns a game (the default: the "
                                       "game crashed in random play; 'retro-gamer check' shows where)")]
         else:
-            chosen, episodes = choose_episodes(mean_length, "training_episodes" in values,
+            chosen, episodes = choose_episodes(measured, "training_episodes" in values,
                                                "learning_rate_decay" in values)
             settings = replace(settings, **chosen)
     return NewRun(settings, discovered, view, episodes)
@@ -127,14 +127,26 @@ def game_settings(source, overrides) -> NewRun:
 
 # Random games are measured over this many turns.
 RANDOM_TURNS = 2000
-# An episode is cut after this many times the mean length of a random game: a
-# trained agent's game may last that many random games, and no longer.
-EPISODE_CAP_FACTOR = 20
+# A game whose random play is rewarded on at least this share of its turns pays
+# for the time survived (nav's score rises every turn the ship lives).
+EVERY_TURN_SHARE = 0.5
+# An episode is cut after this many times the mean length of a random game.
+# A game that pays for the time survived gets the long cap, since the cap cuts
+# its score: nav, 20 x 162 turns (at 8 x, its greedy agent, which lasts about
+# 12 random games, would be stopped at 8).
+EVERY_TURN_CAP_FACTOR = 20
+# A game rewarded now and then (a beast crushed, a death, a goal reached) gets
+# the short one: there a game that reaches the cap has avoided dying, and
+# turns past it add little the first 8 random games' worth did not teach.
+# Beast, 60 turns a random game: cut at 500, its greedy agent scored 4.2 above
+# random play (seeds 0 and 1); cut at 1200 (1000 episodes), 0.9 (docs/results.md).
+EVENT_CAP_FACTOR = 8
 # A game whose random games are long gets fewer episodes: about this many turns
-# of random-length games (nav, about 170 turns a random game: 400 episodes).
+# of random-length games (nav, about 160 turns a random game: 400 episodes).
 EPISODE_BUDGET_TURNS = 60_000
-# ... and at most this many episodes (so training stays within minutes).
-MOST_EPISODES = 1000
+# ... and at most this many: a trained agent's game lasts several random ones,
+# and training should stay within minutes (beast's 700: about 9.5 minutes).
+MOST_EPISODES = 700
 # Over the episodes create chooses, the learning rate falls by a factor e^2.
 LEARNING_RATE_FALL = 2.0
 
@@ -144,24 +156,31 @@ def round_up(number, step=100) -> int:
     return max(step, int(math.ceil(number / step)) * step)
 
 
-def choose_episodes(mean_length, episodes_given=False, decay_given=False):
+def choose_episodes(measured, episodes_given=False, decay_given=False):
     """The episode cap, and the number of episodes and the learning rate's decay
-    unless given, for games whose random games last ``mean_length`` turns:
+    unless given, for a game whose random play ``measured`` (``RandomGames``):
     ``({setting: value}, summary lines)``.
 
-    The cap is ``EPISODE_CAP_FACTOR`` x the mean, rounded up to 100, at most the
-    table's default (5000); the episodes ``EPISODE_BUDGET_TURNS`` / the mean,
-    rounded up to 100, at most ``MOST_EPISODES``; the decay ``learning_rate_decay_for``
-    those episodes.
+    The cap is a factor x the mean length of a random game, rounded up to 100,
+    at most the table's default (5000): ``EVERY_TURN_CAP_FACTOR`` when random
+    play is rewarded on at least ``EVERY_TURN_SHARE`` of its turns, else
+    ``EVENT_CAP_FACTOR``. The episodes are ``EPISODE_BUDGET_TURNS`` / the mean,
+    rounded up to 100, at most ``MOST_EPISODES``; the decay is
+    ``learning_rate_decay_for`` those episodes.
     """
-    mean_text = f"{mean_length:.0f}"
-    cap = min(_default("max_turns_per_episode"), round_up(EPISODE_CAP_FACTOR * mean_length))
+    mean_text = f"{measured.mean_length:.0f}"
+    every_turn = measured.rewarded_share >= EVERY_TURN_SHARE
+    factor = EVERY_TURN_CAP_FACTOR if every_turn else EVENT_CAP_FACTOR
+    most = _default("max_turns_per_episode")
+    cap = min(most, round_up(factor * measured.mean_length))
     chosen = {"max_turns_per_episode": cap}
-    lines = [("max_turns", f"{cap} turns a game ({EPISODE_CAP_FACTOR} x the {mean_text} turns a random "
-                           f"game lasts, rounded up to 100, at most {_default('max_turns_per_episode')})")]
+    why = "the score grows with the time survived" if every_turn else "its score comes from events, not from time"
+    lines = [("max_turns", f"{cap} turns a game ({factor} x the {mean_text} turns a random game lasts, rounded "
+                           f"up to 100{f', at most {most}' if cap == most else ''}; random play is rewarded on "
+                           f"{measured.rewarded_share:.0%} of its turns: {why})")]
     if episodes_given:
         return chosen, lines
-    episodes = min(MOST_EPISODES, round_up(EPISODE_BUDGET_TURNS / mean_length))
+    episodes = min(MOST_EPISODES, round_up(EPISODE_BUDGET_TURNS / measured.mean_length))
     chosen["training_episodes"] = episodes
     lines.append(("episodes", f"{episodes} (about {EPISODE_BUDGET_TURNS:,} turns of {mean_text}-turn games, "
                               f"rounded up to 100, at most {MOST_EPISODES})"))
