@@ -139,6 +139,7 @@ def test_a_game_rewarded_now_and_then_is_cut_at_8_random_games():
     chosen, lines = choose_episodes(now_and_then(59.5, share=0.017))
     assert chosen == {"max_turns_per_episode": 500, "training_episodes": 700, "learning_rate_decay": 0.9971}
     assert "8 x the 60 turns" in lines[0][1] and "rewarded on 2% of its turns: its score comes from events" in lines[0][1]
+    assert "rewarded on under 1% of its turns" in choose_episodes(now_and_then(40.0, share=0.004))[1][0][1]
     # the share decides at one half, both ways
     assert choose_episodes(now_and_then(100.0, share=0.49))[0]["max_turns_per_episode"] == 800
     assert choose_episodes(now_and_then(100.0, share=0.5))[0]["max_turns_per_episode"] == 2000

@@ -81,7 +81,7 @@ CREATE_CHOOSES = {
     "training_episodes": "when create chose `max_turns_per_episode` too: 60,000 / the mean length of "
                          "a random game, rounded up to 100, at most 700",
     "learning_rate_decay": "when create chose `training_episodes` too: exp(-2 / training_episodes), "
-                           "to 4 decimals, so the learning rate falls to 13.5% of its start by the "
+                           "to 4 decimals, so the learning rate falls to about 13.5% of its start by the "
                            "last episode (400 episodes: 0.995)",
 }
 

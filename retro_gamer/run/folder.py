@@ -25,7 +25,7 @@ from retro_gamer.run.config_file import CONFIG_FILE, config_path, read_config, w
 from retro_gamer.run.lock import holding_run_lock
 from retro_gamer.run.settings import SECTIONS, SETTINGS, SETTINGS_BY_NAME, section_values
 from retro_gamer.run.validation import validate
-from retro_gamer.errors import GameCrashed, RetroGamerError, shown
+from retro_gamer.errors import GameCrashed, GameError, RetroGamerError, shown
 from retro_gamer.run.training_log import LOG_FILE_NAME, format_checkpoint_line, parse_log
 
 
@@ -87,7 +87,7 @@ class NewRun:
 
 def game_settings(source, overrides) -> NewRun:
     """The settings ``create`` gives a game, and what it chose (``NewRun``)."""
-    from retro_gamer.game.environment import discover_characters, random_games
+    from retro_gamer.game.environment import discover_characters
     from retro_gamer.game.loading import new_game
     from retro_gamer.game.view_choice import choose_view, find_players
 
@@ -109,10 +109,8 @@ def game_settings(source, overrides) -> NewRun:
     settings = validate(_by_section(values))  # a bad option is reported before the random games below
     episodes = []
     if "max_turns_per_episode" not in values:
-        random.seed(settings.seed)
         try:
-            measured = random_games(source.factory, settings.actions, settings.reward, RANDOM_TURNS,
-                                    np.random.default_rng(settings.seed))
+            measured = _random_games(source, settings)
         except GameCrashed:  # training will meet the crash too, and report it
             episodes = [("max_turns", f"{_default('max_turns_per_episode')} turns a game (the default: the "
                                       "game crashed in random play; 'retro-gamer check' shows where)")]
@@ -177,7 +175,7 @@ def choose_episodes(measured, episodes_given=False, decay_given=False):
     why = "the score grows with the time survived" if every_turn else "its score comes from events, not from time"
     lines = [("max_turns", f"{cap} turns a game ({factor} x the {mean_text} turns a random game lasts, rounded "
                            f"up to 100{f', at most {most}' if cap == most else ''}; random play is rewarded on "
-                           f"{measured.rewarded_share:.0%} of its turns: {why})")]
+                           f"{percent(measured.rewarded_share)} of its turns: {why})")]
     if episodes_given:
         return chosen, lines
     episodes = min(MOST_EPISODES, round_up(EPISODE_BUDGET_TURNS / measured.mean_length))
@@ -193,6 +191,11 @@ def choose_episodes(measured, episodes_given=False, decay_given=False):
     return chosen, lines
 
 
+def percent(share) -> str:
+    """A share as a whole percentage, but a share under 1% as "under 1%" (never "0%" for some)."""
+    return "under 1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
 def learning_rate_decay_for(episodes):
     """The factor per episode that takes the learning rate to e^-2 (13.5%) of its start
     over ``episodes``: exp(-2 / episodes), to 4 decimals (400 episodes: 0.995).
@@ -203,6 +206,21 @@ def learning_rate_decay_for(episodes):
     (seeds 0 and 1) against 9.3 and 6.6 (docs/results.md).
     """
     return round(math.exp(-LEARNING_RATE_FALL / episodes), 4)
+
+
+def _random_games(source, settings):
+    """``random_games`` of the game, seeded with the run's seed. When the reward key
+    cannot be read, the rewards count as 0 here; ``train`` and ``check`` report the key."""
+    from retro_gamer.game.environment import random_games
+
+    for reward_key in (settings.reward, None):
+        random.seed(settings.seed)
+        try:
+            return random_games(source.factory, settings.actions, reward_key, RANDOM_TURNS,
+                                np.random.default_rng(settings.seed))
+        except GameError:
+            if reward_key is None:
+                raise
 
 
 def _default(name):
