@@ -54,6 +54,7 @@ def safe_step_exists(game, player_cell, beast_cells) -> bool:
 
 
 def how_it_ended(game, player_cell, beast_cells, action) -> str:
+    """Why a game ended on this turn, from where the player and the beasts stood before it."""
     dx, dy = MOVES[action]
     if (player_cell[0] + dx, player_cell[1] + dy) in beast_cells:
         return "walked into a beast"
@@ -64,6 +65,7 @@ def how_it_ended(game, player_cell, beast_cells, action) -> str:
 
 
 def play(policy, games, seed, random_play):
+    """Play ``games`` of evaluate's games: (how each ended, counted; the mean score; beasts crushed a game)."""
     environment = Environment(policy.source.factory, policy.actions, policy.reward_key)
     observer = policy.observer
     rng = np.random.default_rng(seed)
@@ -84,7 +86,8 @@ def play(policy, games, seed, random_play):
                 action = policy.greedy_action(board, state_values)
             reward, done = environment.step(action)
             turn += 1
-            crushed += reward > 0
+            if reward > 0:
+                crushed += 1
             if done:
                 ending = how_it_ended(game, player_cell, beast_cells, action)
         endings[ending] += 1

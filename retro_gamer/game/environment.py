@@ -235,7 +235,8 @@ def random_games(factory, actions: list[str], reward_key: str | None, turns: int
             environment.reset()
             length = 0
         reward, _ = environment.step(int(rng.integers(environment.num_actions)))
-        rewarded += reward != 0
+        if reward != 0:
+            rewarded += 1
         length += 1
     if not lengths or length > max(lengths):
         lengths.append(length)

@@ -6,9 +6,10 @@ config.py's defaults, the game's description (actions, reward, characters,
 starting values for the preprocessing), what the game itself says (its board
 size), and the command-line options. What none of them gives, ``create``
 chooses: the view (``game/view_choice.py``) and, when the description sets no
-``max_turns_per_episode``, the episode cap and the number of episodes
-with the learning rate's decay over them (``choose_episodes`` below), and
-says so in its summary.
+``max_turns_per_episode``, the episode cap (from how long random games last
+and how often they are rewarded) and the number of episodes with the
+learning rate's decay over them (``choose_episodes`` below), and says so in
+its summary.
 """
 
 import math
@@ -198,8 +199,9 @@ def percent(share) -> str:
 
 
 def learning_rate_decay_for(episodes):
-    """The factor per episode that takes the learning rate to e^-2 (13.5%) of its start
-    over ``episodes``: exp(-2 / episodes), to 4 decimals (400 episodes: 0.995).
+    """The factor per episode that takes the learning rate to about e^-2 (13.5%) of its
+    start over ``episodes``: exp(-2 / episodes), to 4 decimals (400 episodes: 0.995;
+    700: 0.9971, which leaves 13.1%).
 
     A constant learning rate keeps moving the greedy policy to the end: on nav the
     last checkpoints of one run scored 7.3, 7.4, 10.6 and 5.9 times random play.
@@ -210,18 +212,22 @@ def learning_rate_decay_for(episodes):
 
 
 def _random_games(source, settings):
-    """``random_games`` of the game, seeded with the run's seed. When the reward key
-    cannot be read, the rewards count as 0 here; ``train`` and ``check`` report the key."""
+    """``random_games`` of the game, seeded with the run's seed.
+
+    When the reward key cannot be read, the rewards count as 0 here (the
+    game is then "rewarded now and then"); ``train`` and ``check`` report the key.
+    """
     from retro_gamer.game.environment import random_games
 
-    for reward_key in (settings.reward, None):
+    def play(reward_key):
         random.seed(settings.seed)
-        try:
-            return random_games(source.factory, settings.actions, reward_key, RANDOM_TURNS,
-                                np.random.default_rng(settings.seed))
-        except GameError:
-            if reward_key is None:
-                raise
+        return random_games(source.factory, settings.actions, reward_key, RANDOM_TURNS,
+                            np.random.default_rng(settings.seed))
+
+    try:
+        return play(settings.reward)
+    except GameError:
+        return play(None)
 
 
 def _default(name):
